@@ -1,0 +1,258 @@
+"""Checks a response against a step's `expect`, producing one `AssertionResult` per check.
+
+Nothing here raises for a failed expectation: each check becomes a result with the expected
+and actual values and the line it came from, and a step collects all of them.
+Equality is JSON equality: `1` equals `1.0`, but `true` is not `1` and `"201"` is not `201`.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from runner.model import Check, Expect
+from runner.results import AssertionResult, ReceivedResponse
+from runner.schema_check import is_type, type_name
+from runner.templates import Template, TemplateRenderError, Tree
+
+Render = Callable[[Any], Any]
+_SINGLE_BRACES = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.DOTALL)
+_COMPARISONS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "(nothing)"})()
+
+
+def render_with(scope: dict[str, Any]) -> Render:
+    """A function that renders a compiled expected value in `scope`."""
+
+    def render(value: Any) -> Any:
+        return value.render(scope) if isinstance(value, (Template, Tree)) else value
+
+    return render
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _compare(op: str, actual: Any, expected: Any) -> bool | str:
+    both_numbers = _number(actual) and _number(expected)
+    if not both_numbers and not (isinstance(actual, str) and isinstance(expected, str)):
+        return f"cannot compare {type_name(actual)} with {type_name(expected)}"
+    return bool(_COMPARISONS[op](actual, expected))
+
+
+def _member(actual: Any, expected: Any) -> bool | str:
+    if isinstance(expected, str):
+        return isinstance(actual, str) and actual in expected
+    if isinstance(expected, list):
+        return any(json_equal(actual, e) for e in expected)
+    return f"`in` needs a list, got {type_name(expected)}"
+
+
+def _contains(actual: Any, expected: Any) -> bool | str:
+    if isinstance(actual, str):
+        return isinstance(expected, str) and expected in actual
+    if isinstance(actual, list):
+        return any(json_equal(item, expected) for item in actual)
+    if isinstance(actual, dict):
+        return expected in actual
+    return f"`contains` needs a string, list or mapping, got {type_name(actual)}"
+
+
+def _matches(actual: Any, expected: Any) -> bool | str:
+    if not isinstance(actual, (str, int, float)) or isinstance(actual, bool):
+        return f"`matches` needs text, got {type_name(actual)}"
+    try:
+        return re.search(str(expected), str(actual)) is not None
+    except re.error as err:
+        return f"invalid regular expression: {err}"
+
+
+def _check(op: str, actual: Any, expected: Any) -> bool | str:
+    """True or False, or a string saying why the check cannot apply to these values."""
+    match op:
+        case "eq":
+            return json_equal(actual, expected)
+        case "ne":
+            return not json_equal(actual, expected)
+        case "gt" | "ge" | "lt" | "le":
+            return _compare(op, actual, expected)
+        case "in":
+            return _member(actual, expected)
+        case "not_in":
+            member = _member(actual, expected)
+            return member if isinstance(member, str) else not member
+        case "contains":
+            return _contains(actual, expected)
+        case "matches":
+            return _matches(actual, expected)
+        case "type":
+            return is_type(actual, str(expected))
+    raise AssertionError(f"unknown operator {op}")  # the schema admits no other
+
+
+def evaluate(
+    subject: str, checks: Sequence[Check], actual: Any, render: Render, *, missing_why: str = ""
+) -> list[AssertionResult]:
+    """Apply each check to `actual` (MISSING when the path or header is absent)."""
+    results = []
+    for check in checks:
+        try:
+            expected = render(check.expected)
+        except TemplateRenderError as err:
+            results.append(
+                AssertionResult(
+                    subject,
+                    check.op,
+                    check.expected,
+                    actual,
+                    False,
+                    check.span,
+                    f"the expected value's template failed: {err}",
+                )
+            )
+            continue
+        results.extend(_one(subject, check, actual, expected, render, missing_why))
+    return results
+
+
+def _one(
+    subject: str, check: Check, actual: Any, expected: Any, render: Render, missing_why: str
+) -> list[AssertionResult]:
+    if check.op == "exists":
+        wanted = expected not in (False, "false", "False")
+        return [
+            AssertionResult(
+                subject,
+                "exists",
+                wanted,
+                actual is not MISSING,
+                (actual is not MISSING) == wanted,
+                check.span,
+            )
+        ]
+    if actual is MISSING:
+        return [
+            AssertionResult(
+                subject,
+                check.op,
+                expected,
+                MISSING,
+                False,
+                check.span,
+                missing_why or "nothing there",
+            )
+        ]
+    if check.op == "len":
+        return _length(subject, check, actual, expected, render)
+    verdict = _check(check.op, actual, expected)
+    message = verdict if isinstance(verdict, str) else ""
+    return [AssertionResult(subject, check.op, expected, actual, verdict is True, check.span, message)]
+
+
+def _length(subject: str, check: Check, actual: Any, expected: Any, render: Render) -> list[AssertionResult]:
+    if not isinstance(actual, (str, list, dict)):
+        return [
+            AssertionResult(
+                subject,
+                "len",
+                expected,
+                actual,
+                False,
+                check.span,
+                f"`len` needs a string, list or mapping, got {type_name(actual)}",
+            )
+        ]
+    if check.nested:
+        return evaluate(f"len({subject})", check.nested, len(actual), render)
+    return [AssertionResult(subject, "len", expected, len(actual), json_equal(len(actual), expected), check.span)]
+
+
+def check_response(expect: Expect, response: ReceivedResponse, render: Render) -> list[AssertionResult]:
+    """Every assertion of `expect` on `response`, in the order a person reads them."""
+    results: list[AssertionResult] = []
+    if expect.status is not None:
+        rule = expect.status
+        results.append(
+            AssertionResult("status", "eq", rule.expected, response.status, rule.allows(response.status), rule.span)
+        )
+    for header in expect.headers:
+        values = [v for k, v in response.headers if k.lower() == header.name.lower()]
+        actual = ", ".join(values) if values else MISSING
+        results += evaluate(
+            f"header {header.name}",
+            header.checks,
+            actual,
+            render,
+            missing_why=f"the response has no {header.name} header",
+        )
+    for item in expect.json:
+        results += _json_path(item, response, render)
+    if expect.schema is not None:
+        results.append(_schema(expect, response))
+    if expect.time_ms:
+        results += evaluate("time_ms", expect.time_ms, round(response.elapsed_ms, 1), render)
+    for condition in expect.that:
+        results.append(_that(condition, render))
+    return results
+
+
+def _json_path(item: Any, response: ReceivedResponse, render: Render) -> list[AssertionResult]:
+    if not response.is_json:
+        why = f"the response body is not JSON ({_excerpt(response.text)})"
+        return [AssertionResult(item.path.text, c.op, c.expected, MISSING, False, c.span, why) for c in item.checks]
+    matches = item.path.find(response.json)
+    actual = matches[0] if matches else MISSING
+    why = "" if matches else f"no match; {item.path.explain_miss(response.json)}"
+    return evaluate(item.path.text, item.checks, actual, render, missing_why=why)
+
+
+def _schema(expect: Expect, response: ReceivedResponse) -> AssertionResult:
+    from jsonschema import validators  # only flows that use `schema` pay for it
+
+    schema = expect.schema
+    assert schema is not None
+    if not response.is_json:
+        return AssertionResult(
+            "schema",
+            "valid",
+            schema.origin,
+            MISSING,
+            False,
+            schema.span,
+            "the response body is not JSON",
+        )
+    validator = validators.validator_for(schema.schema)(schema.schema)
+    errors = sorted(validator.iter_errors(response.json), key=lambda e: list(e.absolute_path))
+    found = "; ".join(f"{e.json_path}: {e.message}" for e in errors[:3]) + (
+        f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+    )
+    return AssertionResult("schema", "valid", schema.origin, found or "valid", not errors, schema.span)
+
+
+def _that(condition: Template, render: Render) -> AssertionResult:
+    subject = "that " + _SINGLE_BRACES.sub(r"\1", condition.source).strip()
+    try:
+        value = render(condition)
+    except TemplateRenderError as err:
+        return AssertionResult(subject, "true", True, MISSING, False, condition.span, str(err))
+    return AssertionResult(subject, "true", True, value, bool(value), condition.span)
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[: limit - 3] + "...") if flat else "an empty body"

@@ -1,0 +1,173 @@
+"""The `apiflow` command: a thin layer that wires load → run → report and picks the exit code.
+
+Exit codes: 0 every flow passed; 1 a flow failed; 2 a usage error or a flow that does not load;
+3 a bug in apiflow itself (reported in one line; APIFLOW_DEBUG=1 shows the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import click
+
+from runner import __version__
+from runner.envfile import read_env_file
+from runner.errors import ApiflowError, LoadError, UsageError
+from runner.loader import load_flows
+from runner.model import Flow
+from runner.redact import Redactor
+from runner.report.console import ConsoleReport, plain
+from runner.results import FlowResult
+from runner.run import RunOptions, run_flows
+from runner.schema_check import flow_schema
+
+PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path())
+VARS = click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a flow variable, over the flow's own default (validate: names that will be set).",
+)
+
+
+def _colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _parse_var(text: str) -> tuple[str, Any]:
+    """`K=V`: V is read as JSON when it is a JSON scalar (111, true), else kept as text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise click.BadParameter(f"expected NAME=VALUE, got {text!r}", param_hint="--var")
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return key, value
+    return key, parsed if isinstance(parsed, (int, float, bool, str)) else value
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="apiflow", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Run multi-step HTTP API flows written in YAML."""
+
+
+@cli.command()
+@PATHS
+@VARS
+@click.option("--env-file", type=click.Path(dir_okay=False), help="A dotenv file read as env.NAME and by secret().")
+@click.option("--tag", "tags", multiple=True, help="Run only flows with this tag (repeat for any of several).")
+@click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="How many flows run at once.")
+@click.option("--fail-fast", is_flag=True, help="Start no new flow after one fails.")
+@click.option("--seed", type=click.IntRange(0), help="Seed for uuid(), random_int() and now(), to replay a run.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every request and response in full (secrets redacted).")
+@click.option("-q", "--quiet", is_flag=True, help="Show only the summary.")
+def run(
+    paths: Sequence[str],
+    variables: Sequence[str],
+    env_file: str | None,
+    tags: Sequence[str],
+    jobs: int,
+    fail_fast: bool,
+    seed: int | None,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Run the flows in PATHS (files, or folders searched for *.yaml)."""
+    if verbose and quiet:
+        raise click.UsageError("-v and -q cannot be used together")
+    overrides = dict(_parse_var(v) for v in variables)
+    env = dict(os.environ) | (read_env_file(env_file) if env_file else {})
+    flows = _select(load_flows(paths, extra_names=overrides), tags, paths)
+    colour = _colour()
+    # One redactor for the run and the console, so flows shown while others run are redacted.
+    redactor = Redactor()
+    console = ConsoleReport(
+        redactor, verbosity=1 if verbose else -1 if quiet else 0, paint=click.style if colour else plain
+    )
+
+    def show(result: FlowResult) -> None:
+        text = console.flow(result)
+        if text:
+            click.echo(text, color=colour)
+
+    started = time.perf_counter()
+    options = RunOptions(vars=overrides, env=env, seed=seed, jobs=jobs, fail_fast=fail_fast, on_flow_done=show)
+    result = run_flows(flows, options, redactor=redactor)
+    click.echo(console.summary(result.flows, time.perf_counter() - started, result.seed), color=colour)
+    sys.exit(0 if result.passed else 1)
+
+
+def _select(flows: list[Flow], tags: Sequence[str], paths: Sequence[str]) -> list[Flow]:
+    """The flows that carry one of `tags` (all of them when no tag is asked for)."""
+    if not tags:
+        return flows
+    chosen = [f for f in flows if set(tags) & set(f.tags)]
+    if not chosen:
+        raise UsageError(f"no flow under {', '.join(paths)} has the tag {' or '.join(tags)}")
+    return chosen
+
+
+@cli.command()
+@PATHS
+@VARS
+def validate(paths: Sequence[str], variables: Sequence[str]) -> None:
+    """Check flows without sending a request: schema, templates, JSONPaths, names."""
+    flows = load_flows(paths, extra_names=dict(_parse_var(v) for v in variables))
+    steps = sum(len(f.steps) for f in flows)
+    click.echo(f"✓ {len(flows)} flow{'s' if len(flows) != 1 else ''} valid ({steps} steps)")
+
+
+@cli.command("list")
+@PATHS
+def list_flows(paths: Sequence[str]) -> None:
+    """List the flows, their steps, tags and file locations."""
+    for flow in load_flows(paths):
+        tags = f"  [{', '.join(flow.tags)}]" if flow.tags else ""
+        click.echo(f"{flow.name}{tags}  {flow.path}")
+        for step in flow.steps:
+            click.echo(f"  {step.index + 1}. {step.name}  (line {step.span.line})")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the flow language (for editors)."""
+    click.echo(json.dumps(flow_schema(), indent=2))
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `apiflow` command; never lets a traceback reach the user."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="apiflow",
+            standalone_mode=False,
+        )
+    except LoadError as err:
+        count = len(err.problems)
+        _fail(f"{err}\n\n{count} problem{'s' if count != 1 else ''} found; nothing was run.", 2)
+    except ApiflowError as err:
+        _fail(f"error: {err}", err.exit_code)
+    except click.exceptions.Abort:
+        _fail("aborted", 130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.exceptions.Exit as err:
+        sys.exit(err.exit_code)
+    except Exception as err:
+        if os.environ.get("APIFLOW_DEBUG"):
+            raise
+        hint = "hint: this is a bug in apiflow; run with APIFLOW_DEBUG=1 and report the traceback"
+        _fail(f"internal error: {type(err).__name__}: {err}\n{hint}", 3)

@@ -1,0 +1,139 @@
+"""Turns a step's request into an HTTP exchange: render, send, and record what happened.
+
+Sending goes through one `httpx.AsyncClient` per flow run, so connections are reused and cookies
+set by one step are sent by the next, as in a browser session. A transport failure becomes one
+line a person can act on ("cannot connect to 127.0.0.1:9: connection refused").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from typing import Any
+
+import httpx
+
+from runner.model import HttpDefaults, Request
+from runner.redact import Redactor
+from runner.results import ReceivedResponse, SentRequest
+from runner.templates import Template, Tree
+
+
+class ExchangeError(Exception):
+    """The request could not be built or got no response; the message is one line."""
+
+
+def _text(value: Any) -> str:
+    """A rendered value as it goes into a header or query string (JSON spelling for scalars)."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
+def _render(value: Tree | Template | str | None, scope: dict[str, Any]) -> Any:
+    return value.render(scope) if isinstance(value, (Tree, Template)) else value
+
+
+def _pairs(value: Any) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for key, item in (value or {}).items():
+        for one in item if isinstance(item, list) else [item]:
+            pairs.append((key, _text(one)))
+    return pairs
+
+
+def build_request(
+    client: httpx.AsyncClient,
+    request: Request,
+    defaults: HttpDefaults,
+    scope: dict[str, Any],
+    redactor: Redactor,
+) -> httpx.Request:
+    """Render every template of `request` (over the flow's `http` defaults) into an httpx request."""
+    url = _text(_render(request.url, scope))
+    if not url.startswith(("http://", "https://")):
+        raise ExchangeError(f"the url `{url}` is not an absolute http(s) URL")
+    headers = {k.lower(): (k, v) for k, v in _pairs(_render(defaults.headers, scope))}
+    headers.update({k.lower(): (k, v) for k, v in _pairs(_render(request.headers, scope))})
+    for name, value in headers.values():
+        redactor.learn_header(name, value)
+    own = _pairs(_render(request.params, scope))
+    inherited = [p for p in _pairs(_render(defaults.params, scope)) if p[0] not in {k for k, _ in own}]
+    params = httpx.QueryParams(tuple(inherited + own))  # a tuple: mypy reads lists as invariant
+    kwargs: dict[str, Any] = {}
+    if request.json is not None:
+        body = _render(request.json, scope)
+        redactor.learn_json(body)
+        kwargs["json"] = body
+    elif request.body is not None:
+        kwargs["content"] = _text(_render(request.body, scope)).encode()
+    elif request.form is not None:
+        kwargs["data"] = dict(_pairs(_render(request.form, scope)))
+    timeout = request.timeout or defaults.timeout
+    try:
+        return client.build_request(
+            request.method,
+            url,
+            params=params,
+            headers=list(headers.values()),
+            timeout=timeout,
+            **kwargs,
+        )
+    except (httpx.InvalidURL, TypeError, ValueError) as err:
+        raise ExchangeError(f"cannot build the request: {err}") from None
+
+
+def sent(request: httpx.Request) -> SentRequest:
+    return SentRequest(request.method, str(request.url), list(request.headers.multi_items()), request.content)
+
+
+async def send(client: httpx.AsyncClient, request: httpx.Request) -> ReceivedResponse:
+    """Send and read the whole response; transport failures raise `ExchangeError`."""
+    started = time.perf_counter()
+    try:
+        response = await client.send(request)
+        body = await response.aread()
+    except httpx.TimeoutException as err:
+        seconds = (request.extensions.get("timeout") or {}).get("read")
+        raise ExchangeError(f"no response from {request.url.host} within {seconds} s ({type(err).__name__})") from None
+    except httpx.ConnectError as err:
+        raise ExchangeError(f"cannot connect to {_origin(request)}: {_reason(err)}") from None
+    except httpx.HTTPError as err:
+        raise ExchangeError(f"the request to {_origin(request)} failed: {_reason(err)}") from None
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return _received(response, body, elapsed_ms)
+
+
+def _received(response: httpx.Response, body: bytes, elapsed_ms: float) -> ReceivedResponse:
+    parsed, is_json = None, False
+    content_type = response.headers.get("content-type", "")
+    if body and ("json" in content_type or body.lstrip()[:1] in (b"{", b"[")):
+        with contextlib.suppress(ValueError):
+            parsed, is_json = json.loads(body), True
+    return ReceivedResponse(
+        status=response.status_code,
+        reason=response.reason_phrase,
+        headers=list(response.headers.multi_items()),
+        body=body,
+        elapsed_ms=elapsed_ms,
+        json=parsed,
+        is_json=is_json,
+    )
+
+
+def _origin(request: httpx.Request) -> str:
+    port = f":{request.url.port}" if request.url.port else ""
+    return f"{request.url.host}{port}"
+
+
+def _reason(err: BaseException) -> str:
+    """The root cause in a few words: "connection refused", not "All connection attempts failed"."""
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno).lower()
+        cause = cause.__cause__ or cause.__context__
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__

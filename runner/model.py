@@ -1,0 +1,152 @@
+"""The parsed flow: immutable, validated, every node with its place in the file.
+
+Only the loader builds these from raw YAML data; the executor and the reporters read them.
+Strings that may hold templates are already compiled (`Template` or `Tree`), and JSONPaths are
+already parsed, so nothing is parsed twice and nothing fails to parse mid-run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from runner.jsonpaths import JsonPath
+from runner.source import SourceFile, Span
+from runner.templates import Template, Tree
+
+OPERATORS = (
+    "eq",
+    "ne",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "in",
+    "not_in",
+    "contains",
+    "matches",
+    "type",
+    "len",
+    "exists",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One operator applied to a value: `{gt: 0}` is Check("gt", 0). `len` may nest checks."""
+
+    op: str
+    expected: Any  # a constant, a Template or a Tree
+    span: Span
+    nested: tuple[Check, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRule:
+    """`status: 201`, `[200, 201]` or `2xx`."""
+
+    codes: frozenset[int]
+    classes: frozenset[int]  # 2 for 2xx
+    expected: int | list[int] | str  # as written, for reports
+    span: Span
+
+    def allows(self, status: int) -> bool:
+        return status in self.codes or status // 100 in self.classes
+
+
+@dataclass(frozen=True, slots=True)
+class JsonExpectation:
+    path: JsonPath
+    checks: tuple[Check, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderExpectation:
+    name: str
+    checks: tuple[Check, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaExpectation:
+    schema: dict[str, Any]
+    origin: str  # "inline" or the file it came from
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    status: StatusRule | None = None
+    headers: tuple[HeaderExpectation, ...] = ()
+    json: tuple[JsonExpectation, ...] = ()
+    schema: SchemaExpectation | None = None
+    time_ms: tuple[Check, ...] = ()
+    that: tuple[Template, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """A value taken from a response: by JSONPath, from a header, or from a template."""
+
+    name: str
+    span: Span
+    jsonpath: JsonPath | None = None
+    all: bool = False
+    header: str | None = None
+    value: Template | Tree | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    url: Template | str
+    span: Span
+    params: Tree | None = None
+    headers: Tree | None = None
+    json: Tree | None = None
+    body: Template | str | None = None
+    form: Tree | None = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    index: int  # 0-based position in the flow
+    name: str
+    request: Request
+    expect: Expect
+    captures: tuple[Capture, ...]
+    span: Span
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpDefaults:
+    headers: Tree | None = None
+    params: Tree | None = None
+    timeout: float = 30.0
+    verify: bool = True
+    follow_redirects: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str
+    value: Any  # a constant, Template or Tree
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    name: str
+    source: SourceFile
+    steps: tuple[Step, ...]
+    http: HttpDefaults
+    vars: tuple[Variable, ...] = ()
+    description: str = ""
+    tags: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return self.source.path

@@ -1,0 +1,106 @@
+"""Keeps secrets out of everything apiflow prints or writes.
+
+A `Redactor` learns secret values as a run meets them: `secret()` results, the values of
+credential headers, captures whose name says they are a token, and sensitive fields of JSON
+bodies (CVVs, passwords). Each reporter passes every string through `redact()`, which replaces
+each known value wherever it reappears (in a URL, a body, an error message) and also any card
+number (13 to 19 digits that pass the Luhn check), known or not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+MASK = "[REDACTED]"
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-auth-token", "x-api-key", "cookie", "set-cookie"}
+)
+_SENSITIVE_WORDS = ("token", "secret", "password", "passwd", "api_key", "apikey")
+_SENSITIVE_FIELDS = frozenset({"verification_value", "cvv", "cvc", "cvv2", "security_code", "card_number"})
+_CARD = re.compile(r"(?<!\d)(?<!\d\.)(?:\d[ -]?){12,18}\d(?!\d)(?!\.\d)")  # not inside a decimal
+# Shorter values (a 1, a "no") would blank out ordinary text; 3 keeps a CVV covered.
+_MIN_LENGTH = 3
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a capture or field named `name` holds a secret: *token*, *secret*, pat, pat_*."""
+    lower = name.lower()
+    return any(w in lower for w in _SENSITIVE_WORDS) or lower == "pat" or lower.startswith("pat_")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def _mask_card(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group())
+    return MASK if _luhn(digits) else match.group()
+
+
+class Redactor:
+    """The set of secret values met so far, and the function that hides them."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        for value in values:
+            self.add(value)
+
+    def add(self, value: Any) -> None:
+        """Treat `value` (a string or number) as a secret from now on."""
+        if isinstance(value, (dict, list)):
+            for item in value.values() if isinstance(value, dict) else value:
+                self.add(item)
+            return
+        if value is None or isinstance(value, bool):
+            return
+        text = str(value)
+        if len(text) >= _MIN_LENGTH and text not in self._values:
+            self._values.add(text)
+            self._pattern = None
+
+    def redact(self, text: str) -> str:
+        """`text` with every known secret and every card number replaced by [REDACTED]."""
+        if self._values:
+            if self._pattern is None:
+                alternatives = sorted(self._values, key=len, reverse=True)
+                self._pattern = re.compile("|".join(map(re.escape, alternatives)))
+            text = self._pattern.sub(MASK, text)
+        return _CARD.sub(_mask_card, text)
+
+    def header(self, name: str, value: str) -> str:
+        """A header value for display: masked when the header carries credentials."""
+        if name.lower() not in SENSITIVE_HEADERS:
+            return self.redact(value)
+        self.learn_header(name, value)
+        return MASK
+
+    def learn_header(self, name: str, value: str) -> None:
+        """Remember the secret parts of a credential header: `PAT <jwt>`, `a=b; c=d`."""
+        if name.lower() not in SENSITIVE_HEADERS:
+            return
+        self.add(value)
+        scheme, _, credential = value.partition(" ")
+        if credential and "=" not in scheme:
+            self.add(credential.strip())
+        if "cookie" in name.lower():
+            for part in value.split(";"):
+                self.add(part.partition("=")[2].strip())
+
+    def learn_json(self, data: Any) -> None:
+        """Remember values of sensitive fields anywhere in a JSON document."""
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if isinstance(key, str) and (is_secret_name(key) or key.lower() in _SENSITIVE_FIELDS):
+                    self.add(value)
+                else:
+                    self.learn_json(value)
+        elif isinstance(data, list):
+            for item in data:
+                self.learn_json(item)

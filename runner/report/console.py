@@ -1,0 +1,154 @@
+"""The console report: a line per step, a block for each failure, and a summary.
+
+Every value shown passes through the run's `Redactor`. Colour is applied by the `paint`
+function the caller passes in (click.style on a TTY, nothing otherwise), so this module is a
+pure function of the results and the golden-file tests read exactly what a person sees.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from runner.assertions import MISSING
+from runner.redact import Redactor
+from runner.results import (
+    AssertionResult,
+    FlowResult,
+    Outcome,
+    ReceivedResponse,
+    SentRequest,
+    StepResult,
+)
+from runner.source import Span
+
+Paint = Callable[..., str]
+EXCERPT = 300
+_NAME_WIDTH = 48
+# Operators the subject already implies: `status`, `capture x`, `schema`, `that ...`.
+_IMPLIED_OPS = frozenset({"eq", "capture", "valid", "true"})
+_MARKS = {
+    Outcome.PASSED: ("✓", "green"),
+    Outcome.FAILED: ("✗", "red"),
+    Outcome.ERROR: ("✗", "red"),
+    Outcome.NOT_RUN: ("·", "bright_black"),
+}
+
+
+def plain(text: str, **_: Any) -> str:
+    return text
+
+
+class ConsoleReport:
+    def __init__(self, redactor: Redactor, *, verbosity: int = 0, paint: Paint = plain) -> None:
+        self.redact = redactor.redact
+        self.redactor = redactor
+        self.verbosity = verbosity
+        self.paint = paint
+
+    def flow(self, result: FlowResult) -> str:
+        """A flow's block: its name and file, a line per step, details of what failed."""
+        if self.verbosity < 0:
+            return ""
+        mark, colour = ("✓", "green") if result.passed else ("✗", "red")
+        out = [
+            self.paint(f"{mark} {result.flow.name}", fg=colour, bold=True)
+            + self.paint(f"  {result.flow.path}", fg="bright_black")
+        ]
+        if result.error:
+            out.append(self.paint(f"    {self._where(result.error_span)}{self.redact(result.error)}", fg="red"))
+        width = min(_NAME_WIDTH, max((len(s.step.name) for s in result.steps), default=0))
+        for step in result.steps:
+            out.append(self.step_line(step, width))
+            if self.verbosity > 0 and step.request is not None:
+                out.extend(self.exchange(step.request, step.response, limit=None))
+            if step.outcome in (Outcome.FAILED, Outcome.ERROR):
+                out.extend(self.failure(step))
+        return "\n".join(out) + "\n"
+
+    def step_line(self, step: StepResult, width: int = 0) -> str:
+        """`✓ name  201  12 ms`, names padded to `width` so the columns line up."""
+        mark, colour = _MARKS[step.outcome]
+        name = self.redact(step.step.name).ljust(width)
+        if step.outcome is Outcome.NOT_RUN:
+            return self.paint(f"  {mark} {name}  not run", fg=colour)
+        status = str(step.response.status) if step.response else "---"
+        return f"  {self.paint(mark, fg=colour)} {name}  {status}  {step.elapsed_ms:>5.0f} ms"
+
+    def failure(self, step: StepResult) -> list[str]:
+        out: list[str] = []
+        pad = "      "
+        if step.error:
+            out.append(self.paint(f"{pad}{self._where(step.error_span)}error: {self.redact(step.error)}", fg="red"))
+        else:
+            out.append(f"{pad}at {step.step.span}")
+        if self.verbosity <= 0 and step.request is not None:
+            out.extend(self.exchange(step.request, step.response, limit=EXCERPT))
+        for assertion in step.failed_assertions:
+            out.extend(self.assertion(assertion))
+        if step.variables:
+            shown = ", ".join(f"{k} = {self._value(v)}" for k, v in step.variables.items())
+            out.append(f"{pad}variables: {shown}")
+        return out
+
+    def assertion(self, result: AssertionResult) -> list[str]:
+        where = f"  ({self._where(result.span).rstrip(': ')})" if result.span else ""
+        op = "" if result.op in _IMPLIED_OPS else f" {result.op}"
+        head = f"      ✗ {self.redact(result.subject)}{op}{where}"
+        lines = [self.paint(head, fg="red")]
+        if result.op == "capture":
+            lines.append(f"          from:     {self.redact(str(result.expected))}")
+        else:
+            lines.append(f"          expected: {self._value(result.expected)}")
+        lines.append(f"          actual:   {self._value(result.actual)}")
+        if result.message:
+            lines.append(f"          why:      {self.redact(result.message)}")
+        return lines
+
+    def exchange(self, request: SentRequest, response: ReceivedResponse | None, *, limit: int | None) -> list[str]:
+        pad = "      "
+        out = [f"{pad}> {request.method} {self.redact(request.url)}"]
+        if limit is None:
+            out += [f"{pad}> {k}: {self.redactor.header(k, v)}" for k, v in request.headers]
+        if request.body:
+            out.append(f"{pad}> {self._body(request.body, limit)}")
+        if response is None:
+            return out
+        out.append(f"{pad}< {response.status} {response.reason}")
+        if limit is None:
+            out += [f"{pad}< {k}: {self.redactor.header(k, v)}" for k, v in response.headers]
+        if response.body:
+            out.append(f"{pad}< {self._body(response.body, limit)}")
+        return out
+
+    def summary(self, flows: list[FlowResult], elapsed_s: float, seed: int) -> str:
+        steps = [s for f in flows for s in f.steps]
+        counts = {o: sum(1 for s in steps if s.outcome is o) for o in Outcome}
+        passed = sum(1 for f in flows if f.passed)
+        failed = len(flows) - passed
+        flow_part = f"{len(flows)} flow{'s' if len(flows) != 1 else ''}: {passed} passed, {failed} failed"
+        step_part = (
+            f"{len(steps)} steps: {counts[Outcome.PASSED]} passed, "
+            f"{counts[Outcome.FAILED] + counts[Outcome.ERROR]} failed, {counts[Outcome.NOT_RUN]} not run"
+        )
+        colour = "green" if failed == 0 else "red"
+        return self.paint(f"{flow_part} · {step_part} · {elapsed_s:.2f} s · seed {seed}", fg=colour, bold=True)
+
+    def _body(self, body: bytes, limit: int | None) -> str:
+        text = body.decode("utf-8", errors="replace")
+        if limit is not None:
+            text = " ".join(text.split())
+            if len(text) > limit:
+                text = text[: limit - 3] + "..."
+        return self.redact(text)
+
+    def _value(self, value: Any) -> str:
+        if value is MISSING:
+            return "(nothing)"
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return self.redact(text if len(text) <= EXCERPT else text[: EXCERPT - 3] + "...")
+
+    @staticmethod
+    def _where(span: Span | None) -> str:
+        return f"{span}: " if span else ""

@@ -1,0 +1,88 @@
+"""What templates can see during one flow run, and the helpers they can call.
+
+One `RunScope` per flow run holds the mutable state the run accumulates: variables, captures,
+earlier steps' responses. Helpers that make data (`uuid()`, `random_int()`, `now()`) draw from a
+random generator seeded per run, so `--seed N` makes a run's data repeat exactly.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid as uuid_module
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from runner.redact import Redactor, is_secret_name
+from runner.results import ReceivedResponse
+
+# A seeded run's clock starts here and does not move, so `now()` repeats too.
+_FROZEN_EPOCH = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+class MissingSecretError(LookupError):
+    """`secret(name)` was called for a variable that is not set."""
+
+
+def response_view(response: ReceivedResponse) -> dict[str, Any]:
+    """A response as templates read it: status, headers, json, text, elapsed_ms."""
+    headers: dict[str, str] = {}
+    for name, value in response.headers:
+        headers[name.lower()] = value if name.lower() not in headers else f"{headers[name.lower()]}, {value}"
+    return {
+        "status": response.status,
+        "headers": headers,
+        "json": response.json,
+        "text": response.text,
+        "elapsed_ms": response.elapsed_ms,
+    }
+
+
+class RunScope:
+    def __init__(self, env: Mapping[str, str], redactor: Redactor, seed: int, *, frozen: bool) -> None:
+        self.env = dict(env)
+        self.redactor = redactor
+        self.random = random.Random(seed)
+        self.frozen = frozen
+        self.vars: dict[str, Any] = {}
+        self.captures: dict[str, Any] = {}
+        self.steps: dict[str, dict[str, Any]] = {}
+
+    def secret(self, name: str) -> str:
+        if name not in self.env:
+            raise MissingSecretError(f"secret('{name}'): the environment variable {name} is not set")
+        value = self.env[name]
+        self.redactor.add(value)
+        return value
+
+    def uuid(self) -> str:
+        return str(uuid_module.UUID(int=self.random.getrandbits(128), version=4))
+
+    def random_int(self, low: int = 0, high: int = 1_000_000) -> int:
+        return self.random.randint(int(low), int(high))
+
+    def now(self, offset_seconds: float = 0) -> str:
+        base = _FROZEN_EPOCH if self.frozen else datetime.now(UTC)
+        return (base + timedelta(seconds=float(offset_seconds))).isoformat()
+
+    def capture(self, name: str, value: Any) -> None:
+        if is_secret_name(name):
+            self.redactor.add(value)
+        self.captures[name] = value
+
+    def mapping(self, response: ReceivedResponse | None = None) -> dict[str, Any]:
+        """The names a template sees: built-ins, vars, captures (later ones win), response."""
+        scope: dict[str, Any] = {
+            "env": self.env,
+            "vars": self.vars,
+            "steps": self.steps,
+            "secret": self.secret,
+            "uuid": self.uuid,
+            "random_int": self.random_int,
+            "now": self.now,
+        }
+        scope.update(self.vars)
+        scope.update(self.captures)
+        if response is not None:
+            scope["response"] = response_view(response)
+        return scope

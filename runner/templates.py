@@ -1,0 +1,128 @@
+"""Jinja2 templates in flow values: compiled once at load, rendered sandboxed at run time.
+
+A string that is exactly one `{{ expr }}` is evaluated as an expression and keeps the native type
+of its value (the rule of `jinja2.nativetypes`), so `quantity: "{{ qty }}"` sends a number.
+Any other string with `{{`/`{%` renders to text; a string without them is a constant.
+
+The environment is a `SandboxedEnvironment` with `StrictUndefined` and no loader: a flow from a
+stranger cannot reach Python internals or read files, and a misspelt name is an error rather
+than an empty string. Run-time helpers (`uuid()`, `secret()`, ...) come in through the render
+scope, so one environment, and each compiled template, serves every run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from runner.source import Span
+
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
+
+
+class TemplateCompileError(Exception):
+    """A template does not parse; `span` points into the flow file."""
+
+    def __init__(self, span: Span, message: str) -> None:
+        self.span = span
+        super().__init__(message)
+
+
+class TemplateRenderError(Exception):
+    """A template failed while rendering (an undefined name, a type error, a refused access)."""
+
+    def __init__(self, template: Template, message: str) -> None:
+        self.template = template
+        super().__init__(message)
+
+
+@cache
+def environment() -> SandboxedEnvironment:
+    """The one sandboxed, strict environment every flow template is compiled in."""
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    return env
+
+
+def is_template(text: str) -> bool:
+    """Whether `text` holds Jinja2 syntax; other strings are constants."""
+    return "{{" in text or "{%" in text or "{#" in text
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Template:
+    """One compiled template string, with the names it reads and where it stands."""
+
+    source: str
+    span: Span
+    names: frozenset[str]
+    _render: Any  # a compiled jinja2 Template or TemplateExpression
+    native: bool
+
+    def render(self, scope: Mapping[str, Any]) -> Any:
+        """The value of the template in `scope`: native for `{{ expr }}`, else text."""
+        try:
+            if self.native:
+                value = self._render(**scope)
+                if isinstance(value, Undefined):
+                    str(value)  # StrictUndefined raises with Jinja's own message
+                return value
+            return self._render.render(scope)
+        except TemplateError as err:
+            raise TemplateRenderError(self, err.message or str(err)) from None
+        except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as err:
+            raise TemplateRenderError(self, f"{type(err).__name__}: {err}") from None
+
+
+def compile_template(source: str, span: Span) -> Template:
+    """Compile `source` once; a syntax error is raised with its line in the flow file."""
+    env = environment()
+    try:
+        names = frozenset(meta.find_undeclared_variables(env.parse(source)))
+        single = _SINGLE_EXPRESSION.match(source)
+        if single and "{{" not in single["expr"] and "}}" not in single["expr"]:
+            expr = env.compile_expression(single["expr"].strip(), undefined_to_none=False)
+            return Template(source, span, names, expr, native=True)
+        return Template(source, span, names, env.from_string(source), native=False)
+    except TemplateSyntaxError as err:
+        where = span.shifted((err.lineno or 1) - 1)
+        raise TemplateCompileError(where, f"template syntax error: {err.message}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """A compiled structured value (a JSON body, a mapping of headers) with templates inside."""
+
+    value: Any  # dict/list of further values, Template, or a constant
+    names: frozenset[str]
+
+    def render(self, scope: Mapping[str, Any]) -> Any:
+        return _render(self.value, scope)
+
+
+def _render(value: Any, scope: Mapping[str, Any]) -> Any:
+    if isinstance(value, Template):
+        return value.render(scope)
+    if isinstance(value, dict):
+        return {k: _render(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render(v, scope) for v in value]
+    return value
+
+
+def templates_in(value: Any) -> list[Template]:
+    """Every template inside a compiled value, in order."""
+    if isinstance(value, Template):
+        return [value]
+    if isinstance(value, Tree):
+        return templates_in(value.value)
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in templates_in(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in templates_in(v)]
+    return []

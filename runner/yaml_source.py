@@ -1,0 +1,169 @@
+"""Safe YAML → plain Python data, with the position of every key and value.
+
+Only YAML's core types are accepted: a Python tag (`!!python/object`) or any other unknown tag is
+an error, not code to run. Aliases are expanded, but the total number of nodes a document may
+expand to is bounded, so a "billion laughs" file fails fast instead of eating the memory.
+Duplicate keys in a mapping are an error (PyYAML would silently keep the last one).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from runner.source import Problem, SourceFile, Span
+
+Path = tuple[str | int, ...]
+
+MAX_NODES = 100_000
+_CORE = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null")}
+# Timestamps and binary are valid YAML but mean nothing in a flow: keep their text.
+_TEXT_TAGS = {f"{_CORE}timestamp", f"{_CORE}binary"}
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose composer we drive node by node."""
+
+
+# YAML 1.2 booleans: only true/false. YAML 1.1's yes/no/on/off would turn a country code `NO`
+# or a query parameter `on: 1` into a boolean behind the user's back.
+_BOOL = f"{_CORE}bool"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+@dataclass(slots=True)
+class Document:
+    """A parsed YAML document: its data, and where each path of it stands in the file."""
+
+    source: SourceFile
+    data: Any
+    values: dict[Path, Span] = field(default_factory=dict)
+    keys: dict[Path, Span] = field(default_factory=dict)
+
+    def span(self, path: Path) -> Span:
+        """The span of the value at `path`, or of its nearest ancestor that has one."""
+        while path not in self.values and path:
+            path = path[:-1]
+        return self.values.get(path, Span(self.source, 1, 1))
+
+    def key_span(self, path: Path) -> Span:
+        """The span of the key that names `path`, falling back to its value."""
+        return self.keys.get(path) or self.span(path)
+
+
+class _Converter:
+    def __init__(self, doc: Document, loader: _Loader) -> None:
+        self.doc = doc
+        self.loader = loader
+        self.count = 0
+        self.problems: list[Problem] = []
+
+    def span(self, node: yaml.Node) -> Span:
+        mark = node.start_mark
+        return Span(self.doc.source, mark.line + 1, mark.column + 1)
+
+    def convert(self, node: yaml.Node, path: Path) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooLargeError(self.span(node))
+        self.doc.values[path] = self.span(node)
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            self.check_tag(node, f"{_CORE}seq")
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self.scalar(node)
+
+    def mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        self.check_tag(node, f"{_CORE}map")
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == f"{_CORE}merge":
+                self.problems.append(
+                    Problem(
+                        self.span(key_node),
+                        "YAML merge keys (<<) are not supported",
+                        "write the keys out, or move shared parts into `vars` or `http`",
+                    )
+                )
+                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
+                self.problems.append(
+                    Problem(self.span(key_node), "a mapping key must be a plain string", "quote the key")
+                )
+                continue
+            key = str(key_node.value)  # keys are names as written: `200:` and `on:` stay text
+            if key in out:
+                first = self.doc.keys[(*path, key)]
+                self.problems.append(
+                    Problem(
+                        self.span(key_node),
+                        f"duplicate key `{key}` (first defined at line {first.line})",
+                        "remove one of them; YAML would silently keep only the last",
+                    )
+                )
+                continue
+            self.doc.keys[(*path, key)] = self.span(key_node)
+            out[key] = self.convert(value_node, (*path, key))
+        return out
+
+    def scalar(self, node: yaml.Node) -> Any:
+        if node.tag in _TEXT_TAGS:
+            return str(node.value)
+        if node.tag not in _SCALAR_TAGS:
+            self.check_tag(node, f"{_CORE}str")
+            return str(node.value)
+        return self.loader.construct_object(node, deep=True)
+
+    def check_tag(self, node: yaml.Node, expected: str) -> None:
+        if node.tag != expected:
+            self.problems.append(
+                Problem(
+                    self.span(node),
+                    f"the YAML tag `{node.tag}` is not allowed",
+                    "flows use plain YAML only: remove the `!` tag",
+                )
+            )
+
+
+class _TooLargeError(Exception):
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+
+def parse_yaml(source: SourceFile) -> tuple[Document, list[Problem]]:
+    """Parse `source` into a `Document`; YAML errors come back as problems, never raised."""
+    doc = Document(source, None)
+    loader = _Loader(source.text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return doc, []
+        converter = _Converter(doc, loader)
+        doc.data = converter.convert(root, ())
+        return doc, converter.problems
+    except _TooLargeError as err:
+        return doc, [
+            Problem(
+                err.span,
+                f"the document expands to more than {MAX_NODES:,} nodes",
+                "this looks like an alias bomb; write the data out without deep `*alias` nesting",
+            )
+        ]
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        span = Span(source, mark.line + 1, mark.column + 1) if mark else None
+        what = " ".join(filter(None, [err.context, err.problem]))
+        return doc, [Problem(span, f"invalid YAML: {what}", "check the indentation and quoting around this line")]
+    except yaml.YAMLError as err:
+        return doc, [Problem(Span(source, 1, 1), f"invalid YAML: {err}")]
+    finally:
+        loader.dispose()

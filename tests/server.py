@@ -1,0 +1,143 @@
+"""A small HTTP API for the tests: things to create, read and delete, echo, auth, cookies.
+
+It is an ASGI app, so tests reach it in-process through `httpx.ASGITransport`, or over a real
+socket when `serve()` runs it with uvicorn on 127.0.0.1 and a free port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+USER_PASSWORD = "hunter2-password"
+ISSUED_TOKEN = "tok_4f9d2b7e1c"
+
+
+def create_app() -> Starlette:
+    things: dict[int, dict[str, Any]] = {}
+    ids = itertools.count(1)
+
+    async def create_thing(request: Request) -> Response:
+        body = await request.json()
+        thing = {
+            "id": next(ids),
+            "name": body.get("name"),
+            "tags": body.get("tags", []),
+            "price": body.get("price", 0),
+        }
+        things[thing["id"]] = thing
+        return JSONResponse(
+            {"data": thing, "meta": {}},
+            status_code=201,
+            headers={"X-Request-Id": f"req-{thing['id']}"},
+        )
+
+    async def get_thing(request: Request) -> Response:
+        thing = things.get(int(request.path_params["id"]))
+        if thing is None:
+            return JSONResponse({"status": 404, "title": "not found"}, status_code=404)
+        return JSONResponse({"data": thing, "meta": {}})
+
+    async def list_things(request: Request) -> Response:
+        return JSONResponse({"data": list(things.values()), "meta": {"total": len(things)}})
+
+    async def delete_thing(request: Request) -> Response:
+        things.pop(int(request.path_params["id"]), None)
+        return Response(status_code=204)
+
+    async def echo(request: Request) -> Response:
+        raw = await request.body()
+        is_form = "form" in request.headers.get("content-type", "")
+        form = dict(urllib.parse.parse_qsl(raw.decode())) if is_form else None
+        try:
+            parsed = json.loads(raw) if raw and form is None else None
+        except ValueError:
+            parsed = None
+        return JSONResponse({
+            "method": request.method,
+            "path": request.url.path,
+            "query": dict(request.query_params.multi_items()),
+            "query_list": request.query_params.multi_items(),
+            "headers": {k.lower(): v for k, v in request.headers.items()},
+            "json": parsed,
+            "form": form,
+            "text": raw.decode() if form is None and parsed is None else None,
+        })  # fmt: skip
+
+    async def login(request: Request) -> Response:
+        body = await request.json()
+        if body.get("password") != USER_PASSWORD:
+            return JSONResponse({"error": "bad password"}, status_code=401)
+        return JSONResponse({"access_token": ISSUED_TOKEN, "expires_in": 3600})
+
+    async def private(request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {ISSUED_TOKEN}":
+            return JSONResponse({"error": "unauthorised"}, status_code=401)
+        return JSONResponse({"secret_data": "ok", "echo_token": ISSUED_TOKEN})
+
+    async def text(request: Request) -> Response:
+        return PlainTextResponse("hello, this is not JSON")
+
+    async def slow(request: Request) -> Response:
+        await asyncio.sleep(float(request.query_params.get("seconds", "1")))
+        return JSONResponse({"slept": True})
+
+    async def status(request: Request) -> Response:
+        return JSONResponse(
+            {"status": int(request.path_params["code"])},
+            status_code=int(request.path_params["code"]),
+        )
+
+    async def set_cookie(request: Request) -> Response:
+        response = JSONResponse({"ok": True})
+        response.set_cookie("session", "sess-cookie-value-123")
+        return response
+
+    async def check_cookie(request: Request) -> Response:
+        return JSONResponse({"session": request.cookies.get("session")})
+
+    return Starlette(routes=[
+        Route("/things", create_thing, methods=["POST"]),
+        Route("/things", list_things, methods=["GET"]),
+        Route("/things/{id:int}", get_thing, methods=["GET"]),
+        Route("/things/{id:int}", delete_thing, methods=["DELETE"]),
+        Route("/echo", echo, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/private", private),
+        Route("/text", text),
+        Route("/slow", slow),
+        Route("/status/{code:int}", status),
+        Route("/cookie/set", set_cookie),
+        Route("/cookie/check", check_cookie),
+    ])  # fmt: skip
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 and a free port in a thread; yields the base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:  # readiness, not a sleep: started is set once the socket listens
+        if not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        threading.Event().wait(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)

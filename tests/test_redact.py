@@ -1,0 +1,62 @@
+"""The redactor hides known secrets wherever they reappear, and card numbers always."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.redact import MASK, Redactor, is_secret_name
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [("access_token", True), ("API_KEY", True), ("password", True), ("pat", True), ("PAT_id", True),
+     ("client_secret", True), ("patient", False), ("order_id", False), ("path", False)],
+)  # fmt: skip
+def test_secret_names(name, secret):
+    assert is_secret_name(name) is secret
+
+
+def test_a_known_value_is_hidden_everywhere():
+    r = Redactor(["s3cr3t-value"])
+    assert r.redact("GET /x?key=s3cr3t-value and {'t': 's3cr3t-value'}") == f"GET /x?key={MASK} and {{'t': '{MASK}'}}"
+
+
+def test_a_longer_secret_is_replaced_before_a_shorter_one_it_contains():
+    r = Redactor(["abc", "abcdef"])
+    assert r.redact("abcdef") == MASK
+
+
+def test_credential_headers_are_masked_and_their_tokens_learnt():
+    r = Redactor()
+    assert r.header("Authorization", "PAT eyJhbGciOi.payload.sig") == MASK
+    assert r.redact("token eyJhbGciOi.payload.sig in a body") == f"token {MASK} in a body"
+    assert r.header("Content-Type", "application/json") == "application/json"
+
+
+def test_cookie_values_are_learnt():
+    r = Redactor()
+    r.learn_header("Set-Cookie", "session=sess-value-1; Path=/; HttpOnly")
+    assert "sess-value-1" not in r.redact("cookie was sess-value-1")
+
+
+def test_sensitive_json_fields_are_learnt():
+    r = Redactor()
+    r.learn_json(
+        {"payment": {"instrument": {"verification_value": "737", "number": "4111111111111111"}}, "token": "t0k3n"}
+    )
+    assert r.redact("cvv 737, token t0k3n") == f"cvv {MASK}, token {MASK}"
+
+
+@pytest.mark.parametrize("card", ["4111111111111111", "4242 4242 4242 4242", "4000-0000-0000-0002", "5555555555554444"])
+def test_card_numbers_are_hidden_even_when_unknown(card):
+    assert Redactor().redact(f"paid with {card}.") == f"paid with {MASK}."
+
+
+@pytest.mark.parametrize("text", ["order 1234567890123", "id 4111111111111112", "3.14159265358979"])
+def test_numbers_that_are_not_card_numbers_stay(text):
+    assert Redactor().redact(text) == text
+
+
+def test_very_short_values_are_not_treated_as_secrets():
+    r = Redactor(["1", "ab"])
+    assert r.redact("1 ab") == "1 ab"

@@ -1,0 +1,286 @@
+"""Flows run against the test API in-process: every request, expect and capture key."""
+
+from __future__ import annotations
+
+from runner.results import Outcome
+
+CREATE = """
+    - id: create
+      name: Create a thing
+      request:
+        method: POST
+        url: "{{ env.BASE }}/things"
+        json: {name: widget, tags: [a, b], price: "{{ price }}"}
+"""
+
+
+def flow(steps: str, top: str = "") -> str:
+    return f'{top}\nvars:\n  price: "{{{{ 2 + 1 }}}}"\nsteps:{steps}'
+
+
+def outcome(result, index=0):
+    return result.flows[0].steps[index]
+
+
+def test_a_passing_flow_carries_captures_to_later_steps(run_in_process):
+    result = run_in_process(
+        flow(
+            CREATE
+            + """
+      expect: {status: 201}
+      capture:
+        thing_id: $.data.id
+        request_id: {header: X-Request-Id}
+    - name: Read it back
+      request: {url: "{{ env.BASE }}/things/{{ thing_id }}"}
+      expect:
+        json: {$.data.id: "{{ thing_id }}", $.data.price: 3}
+        that: ["response.headers['content-type'] == 'application/json'", "request_id == 'req-' ~ thing_id"]
+"""
+        )
+    )
+    assert result.passed, result.flows[0].steps
+    assert outcome(result).captures == {"thing_id": 1, "request_id": "req-1"}
+
+
+def test_a_single_expression_keeps_its_native_type(run_in_process):
+    result = run_in_process(
+        flow(CREATE + "      capture: {price: $.data.price, tags: {jsonpath: '$.data.tags', all: true}}\n")
+    )
+    assert outcome(result).captures["price"] == 3
+
+
+def test_text_with_several_expressions_renders_to_a_string(run_in_process):
+    result = run_in_process(
+        flow(
+            """
+    - request:
+        method: POST
+        url: "{{ env.BASE }}/echo"
+        json: {label: "{{ price }} of {{ price }}", flag: "{{ price > 2 }}", items: "{{ [1, 2] }}"}
+      capture: {label: $.json.label, flag: $.json.flag, items: $.json.items}
+"""
+        )
+    )
+    assert outcome(result).captures == {"label": "3 of 3", "flag": True, "items": [1, 2]}
+
+
+def test_params_headers_and_http_defaults_are_sent(run_in_process):
+    result = run_in_process(
+        flow(
+            """
+    - request:
+        method: GET
+        url: "{{ env.BASE }}/echo"
+        params: {q: "{{ price }}", many: [x, y], on: true}
+        headers: {X-Step: step, X-Shared: from-step}
+      capture: {echo: $}
+""",
+            top="http:\n  headers: {X-Shared: from-flow, X-Flow: flow}\n  params: {page: 2}\n",
+        )
+    )
+    echo = outcome(result).captures["echo"]
+    assert echo["query_list"] == [["page", "2"], ["q", "3"], ["many", "x"], ["many", "y"], ["on", "true"]]
+    assert echo["headers"]["x-step"] == "step"
+    assert echo["headers"]["x-shared"] == "from-step"
+    assert echo["headers"]["x-flow"] == "flow"
+
+
+def test_a_form_body_is_url_encoded(run_in_process):
+    result = run_in_process(
+        flow(
+            '\n    - request: {method: POST, url: "{{ env.BASE }}/echo", form: {a: "1", b: two}}\n      capture: {form: $.form}\n'
+        )
+    )
+    assert outcome(result).captures["form"] == {"a": "1", "b": "two"}
+
+
+def test_a_raw_body_is_sent_as_is(run_in_process):
+    result = run_in_process(
+        flow(
+            '\n    - request: {method: PUT, url: "{{ env.BASE }}/echo", body: "raw {{ price }}", headers: {Content-Type: text/plain}}\n      capture: {text: $.text, method: $.method}\n'
+        )
+    )
+    assert outcome(result).captures == {"text": "raw 3", "method": "PUT"}
+
+
+def test_cookies_are_kept_across_steps(run_in_process):
+    result = run_in_process(
+        flow(
+            """
+    - request: {url: "{{ env.BASE }}/cookie/set"}
+    - request: {url: "{{ env.BASE }}/cookie/check"}
+      expect: {json: {$.session: sess-cookie-value-123}}
+"""
+        )
+    )
+    assert result.passed
+
+
+def test_earlier_responses_are_in_scope_by_step_id(run_in_process):
+    result = run_in_process(
+        flow(
+            CREATE
+            + """
+    - request: {url: "{{ env.BASE }}/things/{{ steps.create.response.json.data.id }}"}
+      expect:
+        status: [200, 203]
+        that: "steps.create.response.status == 201"
+"""
+        )
+    )
+    assert result.passed
+
+
+def test_every_operator_passes_on_matching_values(run_in_process):
+    result = run_in_process(
+        flow(
+            CREATE
+            + """
+      expect:
+        status: 2xx
+        headers:
+          Content-Type: {contains: json, matches: "^application/"}
+          X-Request-Id: {exists: true, ne: nope}
+          X-Missing: {exists: false}
+        json:
+          $.data.name: {eq: widget, ne: gadget, in: [widget, gadget], not_in: [x], type: string, len: 6}
+          $.data.price: {gt: 2, ge: 3, lt: 4, le: 3, type: integer}
+          $.data.tags: {contains: a, len: {gt: 1, le: 2}, type: array}
+          $.data: {type: object, contains: tags}
+          $.meta: {eq: {}}
+          $.data.nothing: {exists: false}
+        time_ms: {lt: 5000}
+        schema:
+          type: object
+          required: [data]
+          properties: {data: {type: object, required: [id, name]}}
+"""
+        )
+    )
+    assert result.passed, [a for a in outcome(result).assertions if not a.passed]
+    assert len(outcome(result).assertions) == 27
+
+
+def test_every_failed_assertion_is_collected(run_in_process):
+    result = run_in_process(
+        flow(
+            CREATE
+            + """
+      expect:
+        status: 200
+        headers: {Content-Type: {contains: xml}}
+        json:
+          $.data.name: gadget
+          $.data.price: {gt: 10, type: string}
+          $.data.tags: {len: 3}
+          $.data.missing: {exists: true}
+        schema: {type: object, required: [errors]}
+        that: ["response.json.data.price > 100"]
+"""
+        )
+    )
+    step = outcome(result)
+    assert step.outcome is Outcome.FAILED
+    failed = [(a.subject, a.op) for a in step.failed_assertions]
+    assert failed == [
+        ("status", "eq"),
+        ("header Content-Type", "contains"),
+        ("$.data.name", "eq"),
+        ("$.data.price", "gt"),
+        ("$.data.price", "type"),
+        ("$.data.tags", "len"),
+        ("$.data.missing", "exists"),
+        ("schema", "valid"),
+        ("that response.json.data.price > 100", "true"),
+    ]
+    assert step.failed_assertions[0].actual == 201
+    assert step.failed_assertions[2].expected == "gadget"
+    assert step.failed_assertions[2].actual == "widget"
+    assert step.failed_assertions[2].span.line == 15
+
+
+def test_json_equality_does_not_confuse_types(run_in_process):
+    result = run_in_process(flow(CREATE + "      expect: {json: {$.data.price: '3'}}\n"))
+    assert not result.passed
+    result = run_in_process(flow(CREATE + "      expect: {json: {$.data.price: 3.0}}\n"))
+    assert result.passed
+
+
+def test_a_capture_that_matches_nothing_fails_naming_the_keys_there(run_in_process):
+    result = run_in_process(flow(CREATE + "      capture: {thing_id: $.data.idd}\n"))
+    failure = outcome(result).failed_assertions[0]
+    assert failure.subject == "capture thing_id"
+    assert "$.data.idd matched nothing" in failure.message
+    assert "keys: id, name, tags, price" in failure.message
+
+
+def test_a_missing_header_capture_fails_listing_the_headers(run_in_process):
+    result = run_in_process(flow(CREATE + "      capture: {rid: {header: X-Nope}}\n"))
+    assert (
+        "no X-Nope header (it has: content-length, content-type, x-request-id)"
+        in outcome(result).failed_assertions[0].message
+    )
+
+
+def test_a_value_capture_evaluates_a_template_on_the_response(run_in_process):
+    result = run_in_process(flow(CREATE + "      capture: {total: {value: '{{ response.json.data.price * 100 }}'}}\n"))
+    assert outcome(result).captures == {"total": 300}
+
+
+def test_a_failed_step_ends_its_flow_and_later_steps_are_not_run(run_in_process):
+    result = run_in_process(
+        flow(CREATE + "      expect: {status: 418}\n    - request: {url: '{{ env.BASE }}/things'}\n")
+    )
+    assert [s.outcome for s in result.flows[0].steps] == [Outcome.FAILED, Outcome.NOT_RUN]
+
+
+def test_the_failed_step_records_the_variables_it_read(run_in_process):
+    result = run_in_process(flow(CREATE + "      expect: {status: 418}\n"))
+    assert outcome(result).variables == {"price": 3}
+
+
+def test_a_var_override_wins_over_the_flow_default(run_in_process):
+    result = run_in_process(flow(CREATE + "      capture: {price: $.data.price}\n"), vars={"price": 7})
+    assert outcome(result).captures["price"] == 7
+
+
+def test_a_missing_secret_fails_the_flow_before_any_request(run_in_process):
+    result = run_in_process("vars:\n  token: \"{{ secret('NOPE_TOKEN') }}\"\nsteps:\n  - request: {url: 'http://x/'}\n")
+    flow_result = result.flows[0]
+    assert not flow_result.passed
+    assert "the environment variable NOPE_TOKEN is not set" in flow_result.error
+    assert flow_result.error_span.line == 2
+    assert flow_result.steps[0].outcome is Outcome.NOT_RUN
+
+
+def test_a_template_error_at_run_time_fails_the_step_with_its_line(run_in_process):
+    result = run_in_process(flow('\n    - request: {url: "{{ env.BASE }}/things/{{ price / 0 }}"}\n'))
+    step = outcome(result)
+    assert step.outcome is Outcome.ERROR
+    assert "ZeroDivisionError" in step.error
+    assert step.error_span.line == 4
+
+
+def test_the_seed_makes_generated_data_repeat(run_in_process):
+    text = flow(
+        "\n    - request: {method: POST, url: '{{ env.BASE }}/echo', json: {id: '{{ uuid() }}', n: '{{ random_int(1, 10**9) }}', t: '{{ now() }}'}}\n      capture: {body: $.json}\n"
+    )
+    first = outcome(run_in_process(text)).captures["body"]
+    second = outcome(run_in_process(text)).captures["body"]
+    assert first == second
+    assert first["t"] == "2030-01-01T00:00:00+00:00"
+    assert len(first["id"]) == 36
+
+
+def test_a_relative_url_is_an_error_on_the_step(run_in_process):
+    result = run_in_process(flow("\n    - request: {url: '/things'}\n"))
+    assert "the url `/things` is not an absolute http(s) URL" in outcome(result).error
+
+
+def test_a_schema_file_next_to_the_flow_is_used(run_in_process, write):
+    write('{"type": "object", "required": ["nope"]}', "schemas/thing.json")
+    result = run_in_process(flow(CREATE + "      expect: {schema: schemas/thing.json}\n"))
+    failure = outcome(result).failed_assertions[0]
+    assert failure.subject == "schema"
+    assert "'nope' is a required property" in failure.actual

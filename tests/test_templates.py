@@ -1,0 +1,80 @@
+"""Templates: native types for single expressions, strict names, and the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.source import SourceFile, Span
+from runner.templates import TemplateCompileError, TemplateRenderError, compile_template
+
+SPAN = Span(SourceFile("flow.yaml", "x: 1\n"), 1, 4)
+
+
+def render(text, **scope):
+    return compile_template(text, SPAN).render(scope)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{{ 1 + 1 }}", 2),
+        ("{{ n }}", 5),
+        ("{{ flag }}", True),
+        ("{{ [n, 2] }}", [5, 2]),
+        ("{{ {'a': n} }}", {"a": 5}),
+        ("  {{ n }}  ", 5),
+        ("{{ none }}", None),
+        ("{{ n }}-{{ n }}", "5-5"),
+        ("id {{ n }}", "id 5"),
+        ("{% if flag %}yes{% endif %}", "yes"),
+        ("{{ '42' | int }}", 42),
+    ],
+    ids=["sum", "int", "bool", "list", "dict", "padded", "none", "two-exprs", "text", "statement", "filter"],
+)
+def test_rendering_keeps_native_types_for_single_expressions(text, expected):
+    assert render(text, n=5, flag=True, none=None) == expected
+
+
+def test_an_undefined_name_is_an_error():
+    with pytest.raises(TemplateRenderError, match="'missing' is undefined"):
+        render("{{ missing }}")
+
+
+def test_an_undefined_attribute_is_an_error_in_text_too():
+    with pytest.raises(TemplateRenderError, match="has no attribute 'nope'"):
+        render("x {{ d.nope }}", d={})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ n.__class__.__subclasses__() }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ f.__globals__ }}",
+    ],
+    ids=["mro", "subclasses", "globals-of-builtin", "globals-of-function"],
+)
+def test_the_sandbox_refuses_python_internals(text):
+    with pytest.raises(TemplateRenderError):
+        value = render(text, n=1, f=lambda: 1)
+        assert value in (None, ""), value  # an unsafe attribute renders as undefined, which raises
+
+
+def test_there_is_no_way_to_read_files():
+    with pytest.raises(TemplateCompileError):
+        compile_template("{% include '/etc/passwd' %}{{ x", SPAN)
+    with pytest.raises(TemplateRenderError):
+        render("{% include '/etc/passwd' %}")
+
+
+def test_a_syntax_error_points_at_the_line_inside_a_multiline_string():
+    span = Span(SourceFile("flow.yaml", "a\nb\nc\nd\n"), 2, 5)
+    with pytest.raises(TemplateCompileError) as caught:
+        compile_template("line one\nline two {{ oops(}}\n", span)
+    assert caught.value.span.line == 3
+
+
+def test_names_read_by_a_template_are_known_at_compile_time():
+    template = compile_template("{{ a }}/{{ b.c }}{% for i in items %}{{ i }}{% endfor %}", SPAN)
+    assert template.names == {"a", "b", "items"}
