@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from typing import Any, NoReturn
 
 import click
@@ -68,6 +69,7 @@ def cli() -> None:
 @click.option("--seed", type=click.IntRange(0), help="Seed for uuid(), random_int() and now(), to replay a run.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every request and response in full (secrets redacted).")
 @click.option("-q", "--quiet", is_flag=True, help="Show only the summary.")
+@click.option("--sandbox", is_flag=True, help="Run against the embedded BigCommerce sandbox (sets the BC_* variables).")
 def run(
     paths: Sequence[str],
     variables: Sequence[str],
@@ -78,6 +80,7 @@ def run(
     seed: int | None,
     verbose: bool,
     quiet: bool,
+    sandbox: bool,
 ) -> None:
     """Run the flows in PATHS (files, or folders searched for *.yaml)."""
     if verbose and quiet:
@@ -85,6 +88,32 @@ def run(
     overrides = dict(_parse_var(v) for v in variables)
     env = dict(os.environ) | (read_env_file(env_file) if env_file else {})
     flows = _select(load_flows(paths, extra_names=overrides), tags, paths)
+    with ExitStack() as stack:
+        if sandbox:
+            env = _start_sandbox(stack, env)
+        passed = _run_and_report(
+            flows,
+            RunOptions(vars=overrides, env=env, seed=seed, jobs=jobs, fail_fast=fail_fast),
+            verbose=verbose,
+            quiet=quiet,
+        )
+    sys.exit(0 if passed else 1)
+
+
+def _start_sandbox(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
+    """Serve the sandbox for the run; BC_* values the user set themselves are kept."""
+    from runner.sandbox.serve import environment, serve_in_thread
+
+    url = stack.enter_context(serve_in_thread())
+    kept = sorted(k for k in environment(url) if k in env)
+    click.echo(f"Target: the embedded BigCommerce sandbox at {url} (apiflow sandbox; no real store is called)")
+    if kept:
+        click.echo(f"  kept from your environment: {', '.join(kept)}")
+    return environment(url) | env
+
+
+def _run_and_report(flows: list[Flow], options: RunOptions, *, verbose: bool, quiet: bool) -> bool:
+    """Run `flows`, showing each as it finishes, then the summary; whether all passed."""
     colour = _colour()
     # One redactor for the run and the console, so flows shown while others run are redacted.
     redactor = Redactor()
@@ -98,10 +127,10 @@ def run(
             click.echo(text, color=colour)
 
     started = time.perf_counter()
-    options = RunOptions(vars=overrides, env=env, seed=seed, jobs=jobs, fail_fast=fail_fast, on_flow_done=show)
+    options.on_flow_done = show
     result = run_flows(flows, options, redactor=redactor)
     click.echo(console.summary(result.flows, time.perf_counter() - started, result.seed), color=colour)
-    sys.exit(0 if result.passed else 1)
+    return result.passed
 
 
 def _select(flows: list[Flow], tags: Sequence[str], paths: Sequence[str]) -> list[Flow]:
@@ -133,6 +162,25 @@ def list_flows(paths: Sequence[str]) -> None:
         click.echo(f"{flow.name}{tags}  {flow.path}")
         for step in flow.steps:
             click.echo(f"  {step.index + 1}. {step.name}  (line {step.span.line})")
+
+
+@cli.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8900, show_default=True, help="The port to listen on.")
+def sandbox_command(host: str, port: int) -> None:
+    """Serve the embedded BigCommerce sandbox until stopped (Ctrl-C)."""
+    from runner.sandbox.catalog import ACCESS_TOKEN, STORE_HASH
+    from runner.sandbox.serve import serve_forever
+
+    url = f"http://{host}:{port}"
+    click.echo(f"BigCommerce sandbox at {url}")
+    click.echo(f"  store hash:    {STORE_HASH}   (any store hash works; each gets its own seeded store)")
+    click.echo(f"  access token:  {ACCESS_TOKEN}   (send it as X-Auth-Token)")
+    click.echo(f"  API base:      {url}/stores/{STORE_HASH}/v3   payments: {url}/stores/{STORE_HASH}/payments")
+    click.echo(
+        f"  for flows:     BC_API_URL={url} BC_PAYMENTS_URL={url} BC_STORE_HASH={STORE_HASH} BC_ACCESS_TOKEN=..."
+    )
+    serve_forever(host, port)
 
 
 @cli.command()

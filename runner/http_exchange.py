@@ -52,37 +52,44 @@ def build_request(
     redactor: Redactor,
 ) -> httpx.Request:
     """Render every template of `request` (over the flow's `http` defaults) into an httpx request."""
-    url = _text(_render(request.url, scope))
-    if not url.startswith(("http://", "https://")):
-        raise ExchangeError(f"the url `{url}` is not an absolute http(s) URL")
+    url = _url(request, defaults, scope)
     headers = {k.lower(): (k, v) for k, v in _pairs(_render(defaults.headers, scope))}
     headers.update({k.lower(): (k, v) for k, v in _pairs(_render(request.headers, scope))})
     for name, value in headers.values():
         redactor.learn_header(name, value)
+    timeout = request.timeout or defaults.timeout
+    body = _body(request, scope, redactor)
+    try:
+        return client.build_request(request.method, url, headers=list(headers.values()), timeout=timeout, **body)
+    except (TypeError, ValueError) as err:
+        raise ExchangeError(f"cannot build the request: {err}") from None
+
+
+def _url(request: Request, defaults: HttpDefaults, scope: dict[str, Any]) -> httpx.URL:
+    text = _text(_render(request.url, scope))
+    if not text.startswith(("http://", "https://")):
+        raise ExchangeError(f"the url `{text}` is not an absolute http(s) URL")
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL as err:
+        raise ExchangeError(f"the url `{text}` is not valid: {err}") from None
     own = _pairs(_render(request.params, scope))
     inherited = [p for p in _pairs(_render(defaults.params, scope)) if p[0] not in {k for k, _ in own}]
-    params = httpx.QueryParams(tuple(inherited + own))  # a tuple: mypy reads lists as invariant
-    kwargs: dict[str, Any] = {}
+    # Merged here: httpx's own `params=` would replace a query written in the url instead.
+    return url.copy_merge_params(tuple(inherited + own)) if own or inherited else url
+
+
+def _body(request: Request, scope: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
+    """The httpx keyword for the request's one body: json, content or data."""
     if request.json is not None:
         body = _render(request.json, scope)
         redactor.learn_json(body)
-        kwargs["json"] = body
-    elif request.body is not None:
-        kwargs["content"] = _text(_render(request.body, scope)).encode()
-    elif request.form is not None:
-        kwargs["data"] = dict(_pairs(_render(request.form, scope)))
-    timeout = request.timeout or defaults.timeout
-    try:
-        return client.build_request(
-            request.method,
-            url,
-            params=params,
-            headers=list(headers.values()),
-            timeout=timeout,
-            **kwargs,
-        )
-    except (httpx.InvalidURL, TypeError, ValueError) as err:
-        raise ExchangeError(f"cannot build the request: {err}") from None
+        return {"json": body}
+    if request.body is not None:
+        return {"content": _text(_render(request.body, scope)).encode()}
+    if request.form is not None:
+        return {"data": dict(_pairs(_render(request.form, scope)))}
+    return {}
 
 
 def sent(request: httpx.Request) -> SentRequest:

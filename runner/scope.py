@@ -15,6 +15,7 @@ from typing import Any
 
 from runner.redact import Redactor, is_secret_name
 from runner.results import ReceivedResponse
+from runner.templates import EnvironmentVariables
 
 # A seeded run's clock starts here and does not move, so `now()` repeats too.
 _FROZEN_EPOCH = datetime(2030, 1, 1, tzinfo=UTC)
@@ -40,7 +41,7 @@ def response_view(response: ReceivedResponse) -> dict[str, Any]:
 
 class RunScope:
     def __init__(self, env: Mapping[str, str], redactor: Redactor, seed: int, *, frozen: bool) -> None:
-        self.env = dict(env)
+        self.env = EnvironmentVariables(env)
         self.redactor = redactor
         self.random = random.Random(seed)
         self.frozen = frozen

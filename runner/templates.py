@@ -42,11 +42,21 @@ class TemplateRenderError(Exception):
         super().__init__(message)
 
 
+class EnvironmentVariables(dict[str, str]):
+    """`env` in templates: a missing variable says so by name, not "dict has no attribute"."""
+
+
+class _FlowEnvironment(SandboxedEnvironment):
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, EnvironmentVariables) and attribute not in obj:
+            return self.undefined(f"the environment variable {attribute} is not set", obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 @cache
 def environment() -> SandboxedEnvironment:
     """The one sandboxed, strict environment every flow template is compiled in."""
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-    return env
+    return _FlowEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 def is_template(text: str) -> bool:

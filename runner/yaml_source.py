@@ -162,7 +162,11 @@ def parse_yaml(source: SourceFile) -> tuple[Document, list[Problem]]:
         mark = err.problem_mark or err.context_mark
         span = Span(source, mark.line + 1, mark.column + 1) if mark else None
         what = " ".join(filter(None, [err.context, err.problem]))
-        return doc, [Problem(span, f"invalid YAML: {what}", "check the indentation and quoting around this line")]
+        hint = "check the indentation and quoting around this line"
+        if err.problem and "mapping values are not allowed" in err.problem:
+            hint = 'a value that holds ": " must be quoted: name: "Error: declined"'
+
+        return doc, [Problem(span, f"invalid YAML: {what}", hint)]
     except yaml.YAMLError as err:
         return doc, [Problem(Span(source, 1, 1), f"invalid YAML: {err}")]
     finally:

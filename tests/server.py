@@ -9,17 +9,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import threading
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from runner.sandbox.serve import serve_in_thread
 
 USER_PASSWORD = "hunter2-password"
 ISSUED_TOKEN = "tok_4f9d2b7e1c"
@@ -124,20 +123,6 @@ def create_app() -> Starlette:
     ])  # fmt: skip
 
 
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
+def serve(app: Any) -> AbstractContextManager[str]:
     """Serve `app` on 127.0.0.1 and a free port in a thread; yields the base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:  # readiness, not a sleep: started is set once the socket listens
-        if not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        threading.Event().wait(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    return serve_in_thread(app)

@@ -284,3 +284,13 @@ def test_a_schema_file_next_to_the_flow_is_used(run_in_process, write):
     failure = outcome(result).failed_assertions[0]
     assert failure.subject == "schema"
     assert "'nope' is a required property" in failure.actual
+
+
+def test_a_query_in_the_url_is_kept_alongside_params(run_in_process):
+    result = run_in_process(
+        flow(
+            "\n    - request: {url: '{{ env.BASE }}/echo?a=1&b=2', params: {c: 3}}\n      capture: {query: $.query_list}\n",
+            top="http:\n  params: {d: 4}\n",
+        )
+    )
+    assert outcome(result).captures["query"] == [["a", "1"], ["b", "2"], ["d", "4"], ["c", "3"]]

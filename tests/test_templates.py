@@ -78,3 +78,12 @@ def test_a_syntax_error_points_at_the_line_inside_a_multiline_string():
 def test_names_read_by_a_template_are_known_at_compile_time():
     template = compile_template("{{ a }}/{{ b.c }}{% for i in items %}{{ i }}{% endfor %}", SPAN)
     assert template.names == {"a", "b", "items"}
+
+
+def test_a_missing_environment_variable_is_named():
+    from runner.templates import EnvironmentVariables
+
+    with pytest.raises(TemplateRenderError, match="the environment variable BC_STORE_HASH is not set"):
+        render("{{ env.BC_STORE_HASH }}", env=EnvironmentVariables())
+    assert render("{{ env.X | default('d') }}", env=EnvironmentVariables()) == "d"
+    assert render("{{ env.X }}", env=EnvironmentVariables(X="1")) == "1"

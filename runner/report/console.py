@@ -25,7 +25,7 @@ from runner.source import Span
 
 Paint = Callable[..., str]
 EXCERPT = 300
-_NAME_WIDTH = 48
+_NAME_WIDTH = 60
 # Operators the subject already implies: `status`, `capture x`, `schema`, `that ...`.
 _IMPLIED_OPS = frozenset({"eq", "capture", "valid", "true"})
 _MARKS = {
