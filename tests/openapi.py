@@ -9,6 +9,7 @@ response). Where a file documents no body for an error, the reference's verdict 
 
 from __future__ import annotations
 
+import os
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -21,7 +22,11 @@ from openapi_schema_validator import OAS30ReadValidator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "openapi"
+# ../shared beside the checkout, as on developers' machines and in CI; APIFLOW_REFERENCE overrides.
+REFERENCE = (
+    Path(os.environ.get("APIFLOW_REFERENCE") or Path(__file__).resolve().parents[2] / "shared" / "reference")
+    / "openapi"
+)
 SPEC_FILES = (
     "carts.v3.yml",
     "checkouts.v3.yml",
@@ -52,6 +57,10 @@ class Operation:
 
 @cache
 def spec(name: str) -> dict[str, Any]:
+    if not REFERENCE.is_dir():
+        raise FileNotFoundError(
+            f"BigCommerce's OpenAPI files are not at {REFERENCE}; set APIFLOW_REFERENCE to the folder holding openapi/"
+        )
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(REFERENCE / name, encoding="utf-8") as f:
         return yaml.load(f, Loader=loader)
