@@ -13,14 +13,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from runner.model import Check, Expect
-from runner.results import AssertionResult, ReceivedResponse
+from runner.results import MISSING, AssertionResult, ReceivedResponse
 from runner.schema_check import is_type, type_name
 from runner.templates import Template, TemplateRenderError, Tree
 
 Render = Callable[[Any], Any]
 _SINGLE_BRACES = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.DOTALL)
 _COMPARISONS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
-MISSING: Any = type("Missing", (), {"__repr__": lambda self: "(nothing)"})()
 
 
 def render_with(scope: dict[str, Any]) -> Render:

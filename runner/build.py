@@ -8,8 +8,11 @@ as malformed is skipped, so the other parts can still be checked and reported in
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -17,7 +20,7 @@ import yaml
 
 from runner import model as m
 from runner.jsonpaths import JsonPath, JsonPathSyntaxError, compile_jsonpath
-from runner.source import Problem, Span
+from runner.source import Problem, Span, did_you_mean
 from runner.templates import (
     Template,
     TemplateCompileError,
@@ -28,12 +31,17 @@ from runner.templates import (
 )
 from runner.yaml_source import Document, Path
 
+# Loads the flow a `use` step names (relative to this flow's file), or None when it does not load.
+ResolveUse = Callable[[str, Span], "m.Flow | None"]
+
 
 class FlowBuilder:
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, resolve_use: ResolveUse | None = None) -> None:
         self.doc = doc
+        self.resolve_use = resolve_use
         self.problems: list[Problem] = []
         self.step_name = ""
+        self.unresolved_uses = 0  # `use` steps whose flow did not load: their outputs are unknown
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -95,17 +103,13 @@ class FlowBuilder:
             m.Variable(name, self.value(v, ("vars", name)), self.doc.key_span(("vars", name)))
             for name, v in _mapping(data.get("vars")).items()
         )
-        steps_data = data.get("steps")
-        steps = tuple(
-            self.step(i, s)
-            for i, s in enumerate(steps_data if isinstance(steps_data, list) else [])
-            if isinstance(s, dict)
-        )
+        steps = self.steps(data, "steps")
+        finally_steps = self.steps(data, "finally")
         self.step_name = ""
-        self.check_ids(steps)
+        self.check_ids(steps + finally_steps)
         name = data.get("name") if isinstance(data.get("name"), str) else None
         tags = data["tags"] if isinstance(data.get("tags"), list) else []
-        return m.Flow(
+        flow = m.Flow(
             name=name or FsPath(self.doc.source.path).stem,
             source=self.doc.source,
             steps=steps,
@@ -113,7 +117,64 @@ class FlowBuilder:
             vars=variables,
             description=str(data.get("description") or ""),
             tags=tuple(str(t) for t in tags),
+            inputs=self.inputs(_mapping(data.get("inputs"))),
+            outputs=tuple(o for o in data.get("outputs") or [] if isinstance(o, str)),
+            finally_steps=finally_steps,
+            matrix=self.matrix(data.get("matrix")),
         )
+        self.check_outputs(flow)
+        return flow
+
+    def steps(self, data: dict[str, Any], key: str) -> tuple[m.Step, ...]:
+        items = data.get(key)
+        listed = items if isinstance(items, list) else []
+        return tuple(self.step(i, s, key) for i, s in enumerate(listed) if isinstance(s, dict))
+
+    def inputs(self, data: dict[str, Any]) -> tuple[m.Input, ...]:
+        out = []
+        for name, raw in data.items():
+            spec = _mapping(raw)
+            required = spec.get("required") is True
+            span = self.doc.key_span(("inputs", name))
+            if required and "default" in spec:
+                self.problem(
+                    span, f"input `{name}` is required and has a default", "keep one: a required input has no default"
+                )
+            out.append(m.Input(name, required, self.value(spec.get("default"), ("inputs", name, "default")), span))
+        return tuple(out)
+
+    def check_outputs(self, flow: m.Flow) -> None:
+        """Each declared output must be something the flow defines: a capture, var or input."""
+        defined = {c.name for s in flow.steps for c in s.captures}
+        defined |= {o for s in flow.steps if s.use for o in s.use.flow.outputs}
+        defined |= {v.name for v in flow.vars} | {i.name for i in flow.inputs}
+        for index, name in enumerate(flow.outputs):
+            if name not in defined:
+                hint = did_you_mean(name, defined) or "capture it in one of the flow's steps"
+                self.problem(self.doc.span(("outputs", index)), f"output `{name}` is never captured by this flow", hint)
+
+    def matrix(self, value: Any) -> tuple[dict[str, Any], ...]:
+        """Rows of variables: inline, or read from a CSV or YAML file next to the flow."""
+        if isinstance(value, dict) and isinstance(value.get("file"), str):
+            rows = read_rows(FsPath(self.doc.source.path).parent / value["file"], value["file"])
+            if isinstance(rows, str):
+                self.problem(
+                    self.doc.span(("matrix", "file")), rows, "a CSV file with a header row, or a YAML list of mappings"
+                )
+                return ()
+            value = rows
+        if not isinstance(value, list):
+            return ()
+        rows = [r for r in value if isinstance(r, dict)]
+        for index, row in enumerate(rows):
+            if set(row) != set(rows[0]):
+                first, this = ", ".join(sorted(rows[0])), ", ".join(sorted(row))
+                self.problem(
+                    self.doc.span(("matrix", index)),
+                    f"matrix row {index + 1} sets {this}, the first row {first}",
+                    "give every row the same variables",
+                )
+        return tuple(rows)
 
     def http(self, data: Any) -> m.HttpDefaults:
         data = _mapping(data)
@@ -138,21 +199,86 @@ class FlowBuilder:
                 )
             seen[step.id] = step
 
-    def step(self, index: int, data: dict[str, Any]) -> m.Step:
-        path: Path = ("steps", index)
+    def step(self, index: int, data: dict[str, Any], key: str = "steps") -> m.Step:
+        path: Path = (key, index)
         raw = _mapping(data.get("request"))
-        self.step_name = str(data.get("name") or f"{raw.get('method') or 'GET'} {raw.get('url', '')}")
-        request = self.request(raw, (*path, "request"))
-        step = m.Step(
+        default_name = f"use {data['use']}" if "use" in data else f"{raw.get('method') or 'GET'} {raw.get('url', '')}"
+        self.step_name = str(data.get("name") or default_name)
+        self.check_step_kind(data, path)
+        return m.Step(
             index=index,
             name=self.step_name,
-            request=request,
+            request=self.request(raw, (*path, "request")) if "request" in data else None,
             expect=self.expect(_mapping(data.get("expect")), (*path, "expect")),
             captures=self.captures(_mapping(data.get("capture")), (*path, "capture")),
             span=self.doc.span(path),
             id=data.get("id") if isinstance(data.get("id"), str) else None,
+            when=self.when(data.get("when"), (*path, "when")) if "when" in data else None,
+            retry=self.retry(_mapping(data.get("retry")), (*path, "retry")) if "retry" in data else None,
+            use=self.use(data, path) if isinstance(data.get("use"), str) else None,
         )
-        return step
+
+    def check_step_kind(self, data: dict[str, Any], path: Path) -> None:
+        """A step sends a `request` or runs a flow with `use`, never both, never neither."""
+        if ("request" in data) == ("use" in data):
+            both = "has both `request` and `use`" if "request" in data else "has neither `request` nor `use`"
+            self.problem(
+                self.doc.span(path),
+                f"a step {both}",
+                "a step sends a request, or runs another flow with `use: file.yaml`",
+            )
+        if "use" in data:
+            for key in ("expect", "capture", "retry"):
+                if key in data:
+                    hint = "check inside the used flow; its `outputs` become captures here"
+                    self.problem(self.doc.key_span((*path, key)), f"a `use` step takes no `{key}`", hint)
+        elif "with" in data:
+            self.problem(
+                self.doc.key_span((*path, "with")), "`with` gives inputs to a `use` step, but this step has no `use`"
+            )
+
+    def when(self, value: Any, path: Path) -> Template | None:
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        conditions = self.conditions(value, path)
+        return conditions[0] if conditions else None
+
+    def retry(self, data: dict[str, Any], path: Path) -> m.Retry:
+        until = data.get("until", "passed")
+
+        def number(key: str, default: float) -> float:
+            value = data.get(key, default)
+            return float(value) if _is_number(value) else default
+
+        return m.Retry(
+            attempts=int(number("attempts", 3)),
+            delay=number("delay", 0.5),
+            backoff=number("backoff", 1.0),
+            until=None if until == "passed" else self.when(until, (*path, "until")),
+            transport_errors=data.get("transport_errors") is True,
+            span=self.doc.span(path),
+        )
+
+    def use(self, data: dict[str, Any], path: Path) -> m.Use | None:
+        span = self.doc.span((*path, "use"))
+        flow = self.resolve_use(data["use"], span) if self.resolve_use else None
+        given = _mapping(data.get("with"))
+        inputs = {name: self.value(v, (*path, "with", name)) for name, v in given.items()}
+        if flow is None:
+            self.unresolved_uses += 1
+            return None
+        declared = {i.name: i for i in flow.inputs}
+        for name in given:
+            if name not in declared:
+                hint = did_you_mean(name, declared) or f"its inputs are: {', '.join(declared) or 'none'}"
+                self.problem(self.doc.key_span((*path, "with", name)), f"`{data['use']}` has no input `{name}`", hint)
+        for name in (i.name for i in flow.inputs if i.required and i.name not in given):
+            self.problem(
+                span,
+                f"`{data['use']}` needs the input `{name}`",
+                f"add it under `with:`, for example with: {{{name}: ...}}",
+            )
+        return m.Use(flow, inputs, span)
 
     def request(self, data: dict[str, Any], path: Path) -> m.Request:
         bodies = [k for k in ("json", "body", "form") if k in data]
@@ -331,6 +457,32 @@ class FlowBuilder:
             header=header if isinstance(header, str) else None,
             value=self.value(spec["value"], (*path, "value")) if "value" in spec else None,
         )
+
+
+def read_rows(file: FsPath, name: str) -> list[dict[str, Any]] | str:
+    """A matrix file's rows, or what is wrong with it. CSV cells are typed like --var values."""
+    from runner.scalars import parse_scalar
+    from runner.source import SourceFile
+    from runner.yaml_source import parse_yaml
+
+    try:
+        text = file.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        return f"cannot read the matrix file `{name}`: {getattr(err, 'strerror', None) or err}"
+    rows: Any
+    if file.suffix.lower() == ".csv":
+        reader = csv.DictReader(io.StringIO(text))
+        rows = [{k.strip(): parse_scalar(v.strip()) for k, v in row.items() if k} for row in reader]
+    else:
+        doc, problems = parse_yaml(SourceFile(str(file), text))
+        if problems:
+            return f"the matrix file `{name}` does not parse: {problems[0].message}"
+        rows = doc.data if isinstance(doc.data, list) and all(isinstance(r, dict) for r in doc.data) else None
+    if not rows:
+        return f"the matrix file `{name}` holds no rows"
+    if bad := [str(k) for k in rows[0] if not str(k).isidentifier()]:
+        return f"the matrix file `{name}` has column names that are not names: {', '.join(bad)}"
+    return list(rows)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

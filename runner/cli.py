@@ -25,6 +25,7 @@ from runner.redact import Redactor
 from runner.report.console import ConsoleReport, plain
 from runner.results import FlowResult
 from runner.run import RunOptions, run_flows
+from runner.scalars import parse_scalar
 from runner.schema_check import flow_schema
 
 PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path())
@@ -42,15 +43,11 @@ def _colour() -> bool:
 
 
 def _parse_var(text: str) -> tuple[str, Any]:
-    """`K=V`: V is read as JSON when it is a JSON scalar (111, true), else kept as text."""
+    """`K=V`: V is read as a JSON scalar when it is one (111, true), else kept as text."""
     key, sep, value = text.partition("=")
     if not sep or not key.isidentifier():
         raise click.BadParameter(f"expected NAME=VALUE, got {text!r}", param_hint="--var")
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return key, value
-    return key, parsed if isinstance(parsed, (int, float, bool, str)) else value
+    return key, parse_scalar(value)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,8 +1,10 @@
 """Loads flow files: finds them, parses them safely, checks them, and builds `Flow`s.
 
 Every problem in every file is collected before anything is raised, so one `apiflow validate`
-shows all of them. Names a template reads are checked here too: a name no var, earlier capture
-or built-in defines is a load error, found before any request is sent.
+shows all of them. Flows named by `use` are loaded once each, wherever they are used from, and
+a cycle of `use` is a load error. Names a template reads are checked here too: a name no var,
+input, matrix column, earlier capture or built-in defines is a load error, found before any
+request is sent.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from runner.build import FlowBuilder
 from runner.errors import LoadError
 from runner.model import Check, Flow, Step
 from runner.schema_check import check_flow_document, flow_schema
-from runner.source import Problem, SourceFile, did_you_mean
+from runner.source import Problem, SourceFile, Span, did_you_mean
 from runner.templates import environment, templates_in
 from runner.yaml_source import parse_yaml
 
 FLOW_SUFFIXES = (".yaml", ".yml")
-# Names every template may read; `response` is added inside expect and capture.
+# Names every template may read; `response` is added inside expect, capture and retry.
 BUILTIN_NAMES = frozenset({"vars", "env", "secret", "steps", "uuid", "now", "random_int"})
 
 
@@ -35,11 +37,7 @@ def find_flow_files(paths: Sequence[str]) -> tuple[list[Path], list[Problem]]:
             files.append(path)
         else:
             problems.append(
-                Problem(
-                    None,
-                    f"{name}: no such file or folder",
-                    "check the path; it is relative to the current folder",
-                )
+                Problem(None, f"{name}: no such file or folder", "check the path; it is relative to the current folder")
             )
     return files, problems
 
@@ -51,30 +49,99 @@ def _looks_like_flow(path: Path) -> bool:
     except OSError:
         return True
     keys = set(flow_schema()["properties"])
-    return any(
-        line.split(":", 1)[0].strip() in keys
-        for line in head.splitlines()
-        if not line.startswith((" ", "\t", "#", "-"))
-    )
+    top_level = (line for line in head.splitlines() if not line.startswith((" ", "\t", "#", "-")))
+    return any(line.split(":", 1)[0].strip() in keys for line in top_level)
+
+
+class FlowLoader:
+    """Loads flow files, each once; remembers every problem found in each."""
+
+    def __init__(self, extra_names: Iterable[str] = ()) -> None:
+        self.extra_names = frozenset(extra_names)
+        self.loaded: dict[Path, Flow | None] = {}
+        self.problems: dict[Path, list[Problem]] = {}
+        self.loading: list[Path] = []  # the chain of `use` being loaded, to find cycles
+
+    def load(self, path: Path) -> Flow | None:
+        """The flow at `path`, or None when it has problems (kept in `self.problems`)."""
+        key = path.resolve()
+        if key not in self.loaded:
+            self.loading.append(key)
+            flow, problems = self._load(path)
+            self.loading.pop()
+            self.loaded[key] = None if problems else flow
+            self.problems[key] = problems
+        return self.loaded[key]
+
+    def all_problems(self) -> list[Problem]:
+        return [p for problems in self.problems.values() for p in problems]
+
+    def _load(self, path: Path) -> tuple[Flow | None, list[Problem]]:
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "it is not UTF-8 text"
+            return None, [Problem(None, f"{path}: cannot read the flow file: {reason}")]
+        doc, problems = parse_yaml(SourceFile(str(path), text))
+        if problems:
+            return None, problems
+        problems = check_flow_document(doc)
+        if not isinstance(doc.data, dict):
+            return None, problems
+        builder = FlowBuilder(doc, resolve_use=lambda name, span: self._use(path, name, span, problems))
+        flow = builder.flow()
+        problems.extend(builder.problems)
+        if not builder.unresolved_uses:  # else every output of the missing flow would be reported too
+            problems.extend(check_names(flow, self.extra_names if not self.loading[:-1] else frozenset()))
+        problems.sort(key=lambda p: (p.span.line, p.span.column) if p.span else (0, 0))
+        return flow, problems
+
+    def _use(self, caller: Path, name: str, span: Span, problems: list[Problem]) -> Flow | None:
+        """Resolve `use: name` in `caller`; a missing file or a cycle is a problem at the step."""
+        target = (caller.parent / name).resolve()
+        if target in self.loading:
+            chain = [*self.loading[self.loading.index(target) :], target]
+            problems.append(
+                Problem(
+                    span,
+                    f"`use` makes a cycle: {' → '.join(p.name for p in chain)}",
+                    "a flow cannot use itself, directly or through others",
+                )
+            )
+            return None
+        if not target.is_file():
+            problems.append(
+                Problem(
+                    span,
+                    f"`use: {name}`: no such flow file ({target})",
+                    "the path is relative to the file that uses it",
+                )
+            )
+            return None
+        flow = self.load(target)
+        if flow is None:
+            problems.append(Problem(span, f"`use: {name}`: that flow does not load (its problems are listed with it)"))
+        return flow
 
 
 def load_flow(path: str | Path, *, extra_names: Iterable[str] = ()) -> Flow:
-    """Load one flow file; raises `LoadError` listing every problem in it."""
-    flow, problems = _load(Path(path), frozenset(extra_names))
-    if problems or flow is None:
-        raise LoadError(problems)
+    """Load one flow file; raises `LoadError` listing every problem in it and the flows it uses."""
+    loader = FlowLoader(extra_names)
+    flow = loader.load(Path(path))
+    if flow is None:
+        raise LoadError(loader.all_problems())
     return flow
 
 
 def load_flows(paths: Sequence[str], *, extra_names: Iterable[str] = ()) -> list[Flow]:
-    """Load every flow under `paths`; raises `LoadError` listing every problem in all files."""
+    """Load every flow under `paths`, sub-flows included; raises `LoadError` listing every problem.
+
+    Returns the flows to run: a sub-flow (one with a required input) runs only through `use`.
+    """
     files, problems = find_flow_files(paths)
-    flows: list[Flow] = []
-    for file in files:
-        flow, found = _load(file, frozenset(extra_names))
-        problems.extend(found)
-        if flow is not None and not found:
-            flows.append(flow)
+    loader = FlowLoader(extra_names)
+    flows = [loader.load(file) for file in files]
+    problems.extend(loader.all_problems())
     if not files and not problems:
         problems.append(
             Problem(
@@ -85,50 +152,44 @@ def load_flows(paths: Sequence[str], *, extra_names: Iterable[str] = ()) -> list
         )
     if problems:
         raise LoadError(problems)
-    return flows
-
-
-def _load(path: Path, extra_names: frozenset[str]) -> tuple[Flow | None, list[Problem]]:
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else "it is not UTF-8 text"
-        return None, [Problem(None, f"{path}: cannot read the flow file: {reason}")]
-    doc, problems = parse_yaml(SourceFile(str(path), text))
-    if problems:
-        return None, problems
-    problems = check_flow_document(doc)
-    if not isinstance(doc.data, dict):
-        return None, problems
-    builder = FlowBuilder(doc)
-    flow = builder.flow()
-    problems.extend(builder.problems)
-    problems.extend(check_names(flow, extra_names))
-    problems.sort(key=lambda p: (p.span.line, p.span.column) if p.span else (0, 0))
-    return flow, problems
+    return [f for f in flows if f is not None and not f.is_sub_flow]
 
 
 def check_names(flow: Flow, extra_names: frozenset[str] = frozenset()) -> list[Problem]:
     """Names read by templates that nothing defines before the place that reads them."""
     known = set(BUILTIN_NAMES) | set(environment().globals) | extra_names
+    known |= {i.name for i in flow.inputs} | {k for row in flow.matrix for k in row}
     problems: list[Problem] = []
     for var in flow.vars:
         problems += _undefined(templates_in(var.value), known, f"var `{var.name}`", "")
         known.add(var.name)
+    for i in flow.inputs:
+        problems += _undefined(templates_in(i.default), known, f"input `{i.name}`", "")
     for value in (flow.http.headers, flow.http.params):
         problems += _undefined(templates_in(value), known, "the `http` block", "")
     for step in flow.steps:
-        problems += _undefined(_request_templates(step), known, "", step.name)
-        captured = {c.name for c in step.captures}
-        after = known | captured | {"response"}
-        problems += _undefined(_response_templates(step), after, "", step.name)
-        known |= captured
+        problems += _step_names(step, known)
+        known |= _defined_by(step)
+    for step in flow.finally_steps:
+        problems += _step_names(step, known)
     return problems
 
 
+def _defined_by(step: Step) -> set[str]:
+    return {c.name for c in step.captures} | (set(step.use.flow.outputs) if step.use else set())
+
+
+def _step_names(step: Step, known: set[str]) -> list[Problem]:
+    problems = _undefined(_request_templates(step), known, "", step.name)
+    after = known | _defined_by(step) | {"response"}
+    return problems + _undefined(_response_templates(step), after, "", step.name)
+
+
 def _request_templates(step: Step) -> list[object]:
-    r = step.request
-    return [r.url, r.params, r.headers, r.json, r.body, r.form]
+    values: list[object] = [step.when, *(step.use.inputs.values() if step.use else ())]
+    if r := step.request:
+        values += [r.url, r.params, r.headers, r.json, r.body, r.form]
+    return values
 
 
 def _response_templates(step: Step) -> list[object]:
@@ -138,6 +199,8 @@ def _response_templates(step: Step) -> list[object]:
         values.extend(_check_values(checks))
     values.extend(_check_values(e.time_ms))
     values.extend(e.that)
+    if step.retry:
+        values.append(step.retry.until)
     return values
 
 

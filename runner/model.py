@@ -111,14 +111,38 @@ class Request:
 
 
 @dataclass(frozen=True, slots=True)
+class Retry:
+    """Send again until the step passes (`until` None) or the `until` condition holds."""
+
+    attempts: int
+    delay: float
+    backoff: float
+    until: Template | None  # None: until the step's expectations pass
+    transport_errors: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """A step that runs another flow file with inputs; its outputs become captures here."""
+
+    flow: Flow
+    inputs: dict[str, Any]  # input name -> a constant, Template or Tree
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
-    index: int  # 0-based position in the flow
+    index: int  # 0-based position in its list (steps or finally)
     name: str
-    request: Request
+    request: Request | None  # None for a `use` step
     expect: Expect
     captures: tuple[Capture, ...]
     span: Span
     id: str | None = None
+    when: Template | None = None
+    retry: Retry | None = None
+    use: Use | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +162,14 @@ class Variable:
 
 
 @dataclass(frozen=True, slots=True)
+class Input:
+    name: str
+    required: bool
+    default: Any  # a constant, Template or Tree; None when required
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Flow:
     name: str
     source: SourceFile
@@ -146,6 +178,15 @@ class Flow:
     vars: tuple[Variable, ...] = ()
     description: str = ""
     tags: tuple[str, ...] = ()
+    inputs: tuple[Input, ...] = ()
+    outputs: tuple[str, ...] = ()
+    finally_steps: tuple[Step, ...] = ()
+    matrix: tuple[dict[str, Any], ...] = ()  # rows of variables; empty: run once
+
+    @property
+    def is_sub_flow(self) -> bool:
+        """A flow with a required input runs only through `use`."""
+        return any(i.required for i in self.inputs)
 
     @property
     def path(self) -> str:

@@ -13,11 +13,15 @@ from typing import Any
 from runner.model import Flow, Step
 from runner.source import Span
 
+# The actual value of a JSONPath that matched nothing or a header that is absent.
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "(nothing)"})()
+
 
 class Outcome(StrEnum):
     PASSED = "passed"
     FAILED = "failed"  # an expectation or capture did not hold
     ERROR = "error"  # the request could not be made or rendered
+    SKIPPED = "skipped"  # its `when` was false
     NOT_RUN = "not run"  # an earlier step of the flow failed
 
 
@@ -69,10 +73,18 @@ class StepResult:
     error_span: Span | None = None
     variables: dict[str, Any] = field(default_factory=dict)  # names the step read, for reports
     elapsed_ms: float = 0.0
+    attempts: int = 1  # how many times the request was sent (`retry`)
+    children: tuple[StepResult, ...] = ()  # the steps of the flow a `use` step ran
 
     @property
     def passed(self) -> bool:
-        return self.outcome is Outcome.PASSED
+        """Whether the step did what was asked: passed, or skipped by its `when`."""
+        return self.outcome in (Outcome.PASSED, Outcome.SKIPPED)
+
+    @property
+    def transport_failed(self) -> bool:
+        """The request was built and sent but no response came (connection error, timeout)."""
+        return self.outcome is Outcome.ERROR and self.request is not None and self.response is None
 
     @property
     def failed_assertions(self) -> tuple[AssertionResult, ...]:
@@ -87,11 +99,23 @@ class FlowResult:
     seed: int
     error: str = ""  # the flow could not start: a var failed to render, or --fail-fast
     error_span: Span | None = None
+    finally_steps: tuple[StepResult, ...] = ()
+    row: dict[str, Any] | None = None  # the matrix row this run used
+    started: bool = True  # False when --fail-fast stopped the run before this flow
+
+    @property
+    def name(self) -> str:
+        """The flow's name, with its matrix row's values: `Pay [card=4111..., outcome=success]`."""
+        if self.row is None:
+            return self.flow.name
+        return f"{self.flow.name} [{', '.join(f'{k}={v}' for k, v in self.row.items())}]"
 
     @property
     def passed(self) -> bool:
-        return not self.error and all(s.outcome is Outcome.PASSED for s in self.steps)
+        return not self.error and all(s.passed for s in (*self.steps, *self.finally_steps))
 
     @property
     def failed_step(self) -> StepResult | None:
-        return next((s for s in self.steps if s.outcome in (Outcome.FAILED, Outcome.ERROR)), None)
+        """The first step that failed: the flow's own before its `finally` steps."""
+        failed = (Outcome.FAILED, Outcome.ERROR)
+        return next((s for s in (*self.steps, *self.finally_steps) if s.outcome in failed), None)

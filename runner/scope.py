@@ -11,11 +11,14 @@ import random
 import uuid as uuid_module
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.redact import Redactor, is_secret_name
-from runner.results import ReceivedResponse
-from runner.templates import EnvironmentVariables
+from runner.results import MISSING, ReceivedResponse
+from runner.templates import EnvironmentVariables, Template, TemplateRenderError, Tree
+
+if TYPE_CHECKING:
+    from runner.model import Flow, Variable
 
 # A seeded run's clock starts here and does not move, so `now()` repeats too.
 _FROZEN_EPOCH = datetime(2030, 1, 1, tzinfo=UTC)
@@ -23,6 +26,14 @@ _FROZEN_EPOCH = datetime(2030, 1, 1, tzinfo=UTC)
 
 class MissingSecretError(LookupError):
     """`secret(name)` was called for a variable that is not set."""
+
+
+class VarError(Exception):
+    """A flow var failed to render; the flow cannot start."""
+
+    def __init__(self, var: Variable, cause: Exception) -> None:
+        self.var = var
+        super().__init__(f"var `{var.name}`: {cause}")
 
 
 def response_view(response: ReceivedResponse) -> dict[str, Any]:
@@ -48,6 +59,36 @@ class RunScope:
         self.vars: dict[str, Any] = {}
         self.captures: dict[str, Any] = {}
         self.steps: dict[str, dict[str, Any]] = {}
+        self.skipped: dict[str, str] = {}  # capture name -> the skipped step that would have set it
+
+    def child(self) -> RunScope:
+        """A fresh scope for a used flow: same environment, secrets and random sequence."""
+        child = RunScope(self.env, self.redactor, 0, frozen=self.frozen)
+        child.random = self.random
+        return child
+
+    def set_vars(self, flow: Flow, overrides: Mapping[str, Any]) -> None:
+        """Evaluate the flow's vars in order (each may read the earlier ones); `overrides` win.
+
+        Overrides (--var, a matrix row, a `use` step's inputs) are set first, so vars read them.
+        Raises TemplateRenderError or MissingSecretError, with the var's name added.
+        """
+        self.vars.update(overrides)
+        for var in flow.vars:
+            if var.name in overrides:
+                continue
+            try:
+                self.vars[var.name] = (
+                    var.value.render(self.mapping()) if isinstance(var.value, (Template, Tree)) else var.value
+                )
+            except (TemplateRenderError, MissingSecretError) as err:
+                raise VarError(var, err) from None
+
+    def value_of(self, name: str) -> Any:
+        """A capture, else a var, of this scope; MISSING when it has neither."""
+        if name in self.captures:
+            return self.captures[name]
+        return self.vars.get(name, MISSING)
 
     def secret(self, name: str) -> str:
         if name not in self.env:

@@ -104,6 +104,15 @@ def create_app() -> Starlette:
         response.set_cookie("session", "sess-cookie-value-123")
         return response
 
+    counters: dict[str, int] = {}
+
+    async def count(request: Request) -> Response:
+        """Each GET counts; `ready` turns true on the call numbered `ready_at` (3 by default)."""
+        name = request.path_params["name"]
+        counters[name] = counters.get(name, 0) + 1
+        ready_at = int(request.query_params.get("ready_at", "3"))
+        return JSONResponse({"count": counters[name], "ready": counters[name] >= ready_at})
+
     async def check_cookie(request: Request) -> Response:
         return JSONResponse({"session": request.cookies.get("session")})
 
@@ -120,6 +129,7 @@ def create_app() -> Starlette:
         Route("/status/{code:int}", status),
         Route("/cookie/set", set_cookie),
         Route("/cookie/check", check_cookie),
+        Route("/count/{name}", count),
     ])  # fmt: skip
 
 

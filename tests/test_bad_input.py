@@ -33,7 +33,7 @@ CASES = [
         "3:22",
         "is not a status class such as 2xx",
     ),
-    ("missing-request", "steps:\n  - name: nothing\n", "2:5", "missing the required key `request`"),
+    ("missing-request", "steps:\n  - name: nothing\n", "2:5", "a step has neither `request` nor `use`"),
     ("missing-url", "steps:\n  - request: {method: GET}\n", "2:14", "missing the required key `url`"),
     ("bad-method", "steps:\n  - request: {method: FETCH, url: 'http://x/'}\n", "2:23", "`FETCH` is not one of GET"),
     (

@@ -29,28 +29,55 @@ def run_in_process(paths, **env):
     )
 
 
-@pytest.mark.parametrize("path", sorted(FLOWS.rglob("*.yaml")), ids=lambda p: str(p.relative_to(FLOWS)))
+def every_step(steps):
+    for step in steps:
+        yield step
+        yield from every_step(step.children)
+
+
+RUNNABLE = sorted(p for p in FLOWS.rglob("*.yaml") if p.parent.name != "lib")
+
+
+@pytest.mark.parametrize("path", RUNNABLE, ids=lambda p: str(p.relative_to(FLOWS)))
 def test_each_flow_passes_against_the_sandbox(path):
     result = run_in_process([path])
-    failed = [
-        (s.step.name, s.error, [(a.subject, a.expected, a.actual) for a in s.failed_assertions])
-        for s in result.flows[0].steps
-        if not s.passed
+    assert result.flows
+    for flow in result.flows:
+        steps = [*every_step(flow.steps), *flow.finally_steps]
+        failed = [
+            (s.step.name, s.error, [(a.subject, a.expected, a.actual) for a in s.failed_assertions])
+            for s in steps
+            if not s.passed
+        ]
+        assert failed == []
+
+
+def test_the_checkout_flows_share_one_sub_flow():
+    users = [p for p in RUNNABLE if load_flow(p).steps[0].use is not None]
+    assert len(users) == 6
+    assert {load_flow(p).steps[0].use.flow.source.path.rsplit("/", 2)[-2:][1] for p in users} == {"cart-to-order.yaml"}
+
+
+def test_the_test_card_matrix_pays_and_declines_per_row():
+    result = run_in_process([FLOWS / "test-cards.yaml"])
+    rows = [
+        (f.row["outcome"], next(s.response.status for s in f.steps if s.step.name == "Pay with the test card"))
+        for f in result.flows
     ]
-    assert failed == []
+    assert rows == [("success", 201), ("success", 201), ("declined", 422)]
 
 
 def test_the_happy_flows_check_the_order_before_and_after_payment():
     for name in ("checkout-new-card.yaml", "checkout-stored-card.yaml"):
-        steps = run_in_process([FLOWS / name]).flows[0].steps
+        steps = every_step(run_in_process([FLOWS / name]).flows[0].steps)
         statuses = [s.response.json.get("status") for s in steps if s.request and "/v2/orders/" in s.request.url]
         assert statuses == ["Incomplete", "Awaiting Fulfillment"]
 
 
 def test_a_flow_finds_its_product_in_the_catalogue_unless_one_is_named():
-    steps = run_in_process([FLOWS / "checkout-new-card.yaml"], BC_PRODUCT_ID="113").flows[0].steps
-    assert steps[0].captures == {"product_id": 113, "variant_id": 80}
-    assert "id=113" in steps[0].request.url
+    find = run_in_process([FLOWS / "checkout-new-card.yaml"], BC_PRODUCT_ID="113").flows[0].steps[0].children[0]
+    assert find.captures == {"product_id": 113, "variant_id": 80}
+    assert "id=113" in find.request.url
 
 
 def test_the_happy_flow_fails_when_the_card_is_declined():

@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from runner.assertions import MISSING
 from runner.redact import Redactor
 from runner.results import (
+    MISSING,
     AssertionResult,
     FlowResult,
     Outcome,
@@ -32,6 +32,7 @@ _MARKS = {
     Outcome.PASSED: ("✓", "green"),
     Outcome.FAILED: ("✗", "red"),
     Outcome.ERROR: ("✗", "red"),
+    Outcome.SKIPPED: ("○", "bright_black"),
     Outcome.NOT_RUN: ("·", "bright_black"),
 }
 
@@ -53,28 +54,40 @@ class ConsoleReport:
             return ""
         mark, colour = ("✓", "green") if result.passed else ("✗", "red")
         out = [
-            self.paint(f"{mark} {result.flow.name}", fg=colour, bold=True)
+            self.paint(f"{mark} {self.redact(result.name)}", fg=colour, bold=True)
             + self.paint(f"  {result.flow.path}", fg="bright_black")
         ]
         if result.error:
             out.append(self.paint(f"    {self._where(result.error_span)}{self.redact(result.error)}", fg="red"))
-        width = min(_NAME_WIDTH, max((len(s.step.name) for s in result.steps), default=0))
-        for step in result.steps:
+        out.extend(self.steps(result.steps))
+        if result.finally_steps:
+            out.append(self.paint("  finally:", fg="bright_black"))
+            out.extend("  " + line for line in self.steps(result.finally_steps))
+        return "\n".join(out) + "\n"
+
+    def steps(self, results: tuple[StepResult, ...]) -> list[str]:
+        """A line per step; a `use` step's own steps nested under it; failures in full."""
+        width = min(_NAME_WIDTH, max((len(s.step.name) for s in results), default=0))
+        out: list[str] = []
+        for step in results:
             out.append(self.step_line(step, width))
+            out.extend("    " + line for line in self.steps(step.children))
             if self.verbosity > 0 and step.request is not None:
                 out.extend(self.exchange(step.request, step.response, limit=None))
-            if step.outcome in (Outcome.FAILED, Outcome.ERROR):
+            if step.outcome is Outcome.ERROR or (step.outcome is Outcome.FAILED and not step.children):
                 out.extend(self.failure(step))
-        return "\n".join(out) + "\n"
+        return out
 
     def step_line(self, step: StepResult, width: int = 0) -> str:
         """`✓ name  201  12 ms`, names padded to `width` so the columns line up."""
         mark, colour = _MARKS[step.outcome]
         name = self.redact(step.step.name).ljust(width)
-        if step.outcome is Outcome.NOT_RUN:
-            return self.paint(f"  {mark} {name}  not run", fg=colour)
-        status = str(step.response.status) if step.response else "---"
-        return f"  {self.paint(mark, fg=colour)} {name}  {status}  {step.elapsed_ms:>5.0f} ms"
+        if step.outcome in (Outcome.NOT_RUN, Outcome.SKIPPED):
+            why = "  (its `when` was false)" if step.outcome is Outcome.SKIPPED else ""
+            return self.paint(f"  {mark} {name}  {step.outcome}{why}", fg=colour)
+        status = "use" if step.step.use else str(step.response.status) if step.response else "---"
+        attempts = f"  ({step.attempts} attempts)" if step.attempts > 1 else ""
+        return f"  {self.paint(mark, fg=colour)} {name}  {status}  {step.elapsed_ms:>5.0f} ms{attempts}"
 
     def failure(self, step: StepResult) -> list[str]:
         out: list[str] = []
@@ -123,14 +136,18 @@ class ConsoleReport:
         return out
 
     def summary(self, flows: list[FlowResult], elapsed_s: float, seed: int) -> str:
-        steps = [s for f in flows for s in f.steps]
+        steps = [s for f in flows for s in (*f.steps, *f.finally_steps)]
         counts = {o: sum(1 for s in steps if s.outcome is o) for o in Outcome}
         passed = sum(1 for f in flows if f.passed)
-        failed = len(flows) - passed
+        not_started = sum(1 for f in flows if not f.started)
+        failed = len(flows) - passed - not_started
         flow_part = f"{len(flows)} flow{'s' if len(flows) != 1 else ''}: {passed} passed, {failed} failed"
+        if not_started:
+            flow_part += f", {not_started} not started"
+        skipped = f", {counts[Outcome.SKIPPED]} skipped" if counts[Outcome.SKIPPED] else ""
         step_part = (
             f"{len(steps)} steps: {counts[Outcome.PASSED]} passed, "
-            f"{counts[Outcome.FAILED] + counts[Outcome.ERROR]} failed, {counts[Outcome.NOT_RUN]} not run"
+            f"{counts[Outcome.FAILED] + counts[Outcome.ERROR]} failed{skipped}, {counts[Outcome.NOT_RUN]} not run"
         )
         colour = "green" if failed == 0 else "red"
         return self.paint(f"{flow_part} · {step_part} · {elapsed_s:.2f} s · seed {seed}", fg=colour, bold=True)

@@ -1,0 +1,250 @@
+"""Runs the steps of one flow run: `when`, `retry`, `use`, and each attempt's request and checks.
+
+One `StepRunner` per flow run (and one per `use` of a sub-flow, sharing the HTTP client, so a
+sub-flow's requests belong to the same session). Per attempt: render → send → status → captures
+→ the other expectations, every check collected before the step is judged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import httpx
+
+from runner.assertions import check_response, render_with
+from runner.http_exchange import ExchangeError, build_request, send, sent
+from runner.model import Capture, Flow, Retry, Step, Use
+from runner.results import MISSING, AssertionResult, Outcome, ReceivedResponse, StepResult
+from runner.scope import MissingSecretError, RunScope, response_view
+from runner.templates import Template, TemplateRenderError, Tree, templates_in
+
+RENDER_ERRORS = (TemplateRenderError, MissingSecretError)
+# The wait between attempts; a name of this module so tests can observe the delays.
+sleep = asyncio.sleep
+
+
+def render(value: Any, scope: dict[str, Any]) -> Any:
+    return value.render(scope) if isinstance(value, (Template, Tree)) else value
+
+
+class StepRunner:
+    def __init__(self, flow: Flow, client: httpx.AsyncClient, scope: RunScope) -> None:
+        self.flow = flow
+        self.client = client
+        self.scope = scope
+
+    async def run_steps(self, steps: Sequence[Step], *, stop_on_failure: bool = True) -> list[StepResult]:
+        """Run `steps` in order; after a failure the rest are not run (unless it is `finally`)."""
+        results: list[StepResult] = []
+        for step in steps:
+            result = await self.run_step(step)
+            results.append(result)
+            if stop_on_failure and not result.passed:
+                results += [StepResult(s, Outcome.NOT_RUN) for s in steps[len(results) :]]
+                break
+        return results
+
+    async def run_step(self, step: Step) -> StepResult:
+        if step.when is not None:
+            skipped = self._skip(step)
+            if skipped is not None:
+                return skipped
+        if step.use is not None:
+            return await self.run_use(step, step.use)
+        if step.retry is None:
+            return await self.attempt(step)
+        return await self.run_with_retry(step, step.retry)
+
+    def _skip(self, step: Step) -> StepResult | None:
+        """A SKIPPED result when the step's `when` is false (its captures are then not set)."""
+        assert step.when is not None
+        try:
+            go = render(step.when, self.scope.mapping())
+        except RENDER_ERRORS as err:
+            return self._errored(step, self._explain(err), step.when.span, time.perf_counter())
+        if go and str(go).lower() != "false":
+            return None
+        for name in (c.name for c in step.captures):
+            self.scope.skipped[name] = step.name
+        for name in step.use.flow.outputs if step.use else ():
+            self.scope.skipped[name] = step.name
+        return StepResult(step, Outcome.SKIPPED)
+
+    async def run_with_retry(self, step: Step, retry: Retry) -> StepResult:
+        """Send again until the step passes or `until` holds; transport errors only if asked."""
+        delay = retry.delay
+        for attempt in range(1, retry.attempts + 1):
+            result = await self.attempt(step)
+            done = self._retry_done(result, retry)
+            if done or attempt == retry.attempts:
+                break
+            await sleep(delay)
+            delay *= retry.backoff
+        if retry.until is not None and not done and result.response is not None:
+            why = f"did not hold after {attempt} attempt{'s' if attempt != 1 else ''}"
+            until = AssertionResult(
+                f"retry until {retry.until.source}", "true", True, False, False, retry.until.span, why
+            )
+            result = replace(result, outcome=Outcome.FAILED, assertions=(*result.assertions, until))
+        return replace(result, attempts=attempt)
+
+    def _retry_done(self, result: StepResult, retry: Retry) -> bool:
+        if result.transport_failed:
+            return not retry.transport_errors  # a POST is never re-sent by surprise
+        if result.outcome is Outcome.ERROR or retry.until is None or result.response is None:
+            return result.outcome is not Outcome.FAILED
+        try:
+            return bool(render(retry.until, self.scope.mapping(result.response)))
+        except RENDER_ERRORS:
+            return False
+
+    async def run_use(self, step: Step, use: Use) -> StepResult:
+        """Run the used flow with its inputs; its outputs become captures of this step."""
+        started = time.perf_counter()
+        try:
+            given = {name: render(v, self.scope.mapping()) for name, v in use.inputs.items()}
+            child = self.scope.child()
+            child.set_vars(use.flow, {**{i.name: i.default for i in use.flow.inputs if not i.required}, **given})
+        except RENDER_ERRORS as err:
+            return self._errored(step, self._explain(err), use.span, started)
+        runner = StepRunner(use.flow, self.client, child)
+        children = await runner.run_steps(use.flow.steps)
+        children += await runner.run_steps(use.flow.finally_steps, stop_on_failure=False)
+        outputs = {name: child.value_of(name) for name in use.flow.outputs if child.value_of(name) is not MISSING}
+        for name, value in outputs.items():
+            self.scope.capture(name, value)
+        passed = all(c.passed for c in children)
+        elapsed = (time.perf_counter() - started) * 1000
+        return StepResult(
+            step,
+            Outcome.PASSED if passed else Outcome.FAILED,
+            captures=outputs,
+            children=tuple(children),
+            elapsed_ms=elapsed,
+        )
+
+    async def attempt(self, step: Step) -> StepResult:
+        """Send the step's request once and check the response."""
+        assert step.request is not None
+        started = time.perf_counter()
+        try:
+            request = build_request(
+                self.client, step.request, self.flow.http, self.scope.mapping(), self.scope.redactor
+            )
+        except (*RENDER_ERRORS, ExchangeError) as err:
+            span = err.template.span if isinstance(err, TemplateRenderError) else step.request.span
+            return self._errored(step, self._explain(err), span, started)
+        try:
+            response = await send(self.client, request)
+        except ExchangeError as err:
+            return self._errored(step, str(err), step.request.span, started, sent(request))
+        return self._judge(step, sent(request), response, started)
+
+    def _judge(self, step: Step, request: Any, response: ReceivedResponse, started: float) -> StepResult:
+        scope = self.scope
+        scope.redactor.learn_json(response.json)
+        if step.id:
+            scope.steps[step.id] = {"response": response_view(response)}
+        captured, capture_results = _capture(step.captures, response, scope)
+        for name, value in captured.items():
+            scope.capture(name, value)
+        assertions = check_response(step.expect, response, render_with(scope.mapping(response)))
+        status_first = [a for a in assertions if a.subject == "status"]
+        ordered = (*status_first, *capture_results, *(a for a in assertions if a.subject != "status"))
+        passed = all(a.passed for a in ordered)
+        return StepResult(
+            step,
+            Outcome.PASSED if passed else Outcome.FAILED,
+            request=request,
+            response=response,
+            assertions=ordered,
+            captures=captured,
+            variables={} if passed else self._variables(step),
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _errored(self, step: Step, message: str, span: Any, started: float, request: Any = None) -> StepResult:
+        elapsed = (time.perf_counter() - started) * 1000
+        return StepResult(
+            step,
+            Outcome.ERROR,
+            request=request,
+            error=message,
+            error_span=span,
+            variables=self._variables(step),
+            elapsed_ms=elapsed,
+        )
+
+    def _explain(self, err: Exception) -> str:
+        """A render error, naming the skipped step when the missing name was its capture."""
+        if isinstance(err, TemplateRenderError):
+            for name in sorted(err.template.names & set(self.scope.skipped)):
+                if name not in self.scope.captures:
+                    skipped = self.scope.skipped[name]
+                    return f"`{name}` was never captured: step '{skipped}' was skipped (its `when` was false)"
+        return str(err)
+
+    def _variables(self, step: Step) -> dict[str, Any]:
+        """The names the step's templates read, with their values, for the failure report."""
+        r = step.request
+        values = (
+            (r.url, r.params, r.headers, r.json, r.body, r.form)
+            if r
+            else tuple(step.use.inputs.values())
+            if step.use
+            else ()
+        )
+        names = {n for v in values for t in templates_in(v) for n in t.names}
+        visible = self.scope.mapping()
+        hidden = ("env", "steps", "vars")
+        return {n: visible[n] for n in sorted(names) if n in visible and not callable(visible[n]) and n not in hidden}
+
+
+def _capture(
+    captures: Sequence[Capture], response: ReceivedResponse, scope: RunScope
+) -> tuple[dict[str, Any], list[AssertionResult]]:
+    values: dict[str, Any] = {}
+    results: list[AssertionResult] = []
+    for capture in captures:
+        value, why = _capture_one(capture, response, scope)
+        if value is MISSING:
+            results.append(
+                AssertionResult(
+                    f"capture {capture.name}", "capture", _capture_source(capture), MISSING, False, capture.span, why
+                )
+            )
+        else:
+            values[capture.name] = value
+    return values, results
+
+
+def _capture_one(capture: Capture, response: ReceivedResponse, scope: RunScope) -> tuple[Any, str]:
+    if capture.jsonpath is not None:
+        if not response.is_json:
+            return MISSING, "the response body is not JSON"
+        matches = capture.jsonpath.find(response.json)
+        if not matches:
+            return MISSING, f"{capture.jsonpath.text} matched nothing; {capture.jsonpath.explain_miss(response.json)}"
+        return (matches if capture.all else matches[0]), ""
+    if capture.header is not None:
+        found = [v for k, v in response.headers if k.lower() == capture.header.lower()]
+        if not found:
+            names = ", ".join(sorted({k for k, _ in response.headers})) or "none"
+            return MISSING, f"the response has no {capture.header} header (it has: {names})"
+        return ", ".join(found), ""
+    try:
+        return render(capture.value, scope.mapping(response)), ""
+    except RENDER_ERRORS as err:
+        return MISSING, str(err)
+
+
+def _capture_source(capture: Capture) -> str:
+    if capture.jsonpath is not None:
+        return capture.jsonpath.text
+    if capture.header is not None:
+        return f"header {capture.header}"
+    return "value"
