@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import click
@@ -23,8 +24,11 @@ from runner.loader import load_flows
 from runner.model import Flow
 from runner.redact import Redactor
 from runner.report.console import ConsoleReport, plain
+from runner.report.files import ReportFiles
+from runner.report.progress import Progress
+from runner.report.transcript import RunContext
 from runner.results import FlowResult
-from runner.run import RunOptions, run_flows
+from runner.run import RunOptions, RunResult, expand, run_flows
 from runner.scalars import parse_scalar
 from runner.schema_check import flow_schema
 
@@ -67,6 +71,9 @@ def cli() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show every request and response in full (secrets redacted).")
 @click.option("-q", "--quiet", is_flag=True, help="Show only the summary.")
 @click.option("--sandbox", is_flag=True, help="Run against the embedded BigCommerce sandbox (sets the BC_* variables).")
+@click.option("--report", "report_json", metavar="F.json", help="Write the run's full transcript as JSON.")
+@click.option("--junit", metavar="F.xml", help="Write JUnit XML for CI.")
+@click.option("--html", "report_html", metavar="F.html", help="Write a self-contained HTML report.")
 def run(
     paths: Sequence[str],
     variables: Sequence[str],
@@ -78,23 +85,32 @@ def run(
     verbose: bool,
     quiet: bool,
     sandbox: bool,
+    report_json: str | None,
+    junit: str | None,
+    report_html: str | None,
 ) -> None:
     """Run the flows in PATHS (files, or folders searched for *.yaml)."""
     if verbose and quiet:
         raise click.UsageError("-v and -q cannot be used together")
+    files = ReportFiles(json=report_json, junit=junit, html=report_html)
+    files.check_writable()
     overrides = dict(_parse_var(v) for v in variables)
-    env = dict(os.environ) | (read_env_file(env_file) if env_file else {})
-    flows = _select(load_flows(paths, extra_names=overrides), tags, paths)
+    from_file = read_env_file(env_file) if env_file else {}
+    context = RunContext(command_line_vars=overrides, env_file=env_file, env_file_names=list(from_file))
+    env = dict(os.environ) | from_file
+    try:
+        flows = _select(load_flows(paths, extra_names=overrides), tags, paths)
+    except LoadError as err:
+        files.write_load_errors(err.problems, context)
+        raise
     with ExitStack() as stack:
         if sandbox:
             env = _start_sandbox(stack, env)
-        passed = _run_and_report(
-            flows,
-            RunOptions(vars=overrides, env=env, seed=seed, jobs=jobs, fail_fast=fail_fast),
-            verbose=verbose,
-            quiet=quiet,
-        )
-    sys.exit(0 if passed else 1)
+        options = RunOptions(vars=overrides, env=env, seed=seed, jobs=jobs, fail_fast=fail_fast)
+        result = _run_and_show(flows, options, verbosity=1 if verbose else -1 if quiet else 0)
+    context.elapsed_ms = (datetime.now(UTC) - context.started_at).total_seconds() * 1000
+    files.write(result.flows, result.redactor, result.seed, context)
+    sys.exit(0 if result.passed else 1)
 
 
 def _start_sandbox(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
@@ -109,25 +125,27 @@ def _start_sandbox(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
     return environment(url) | env
 
 
-def _run_and_report(flows: list[Flow], options: RunOptions, *, verbose: bool, quiet: bool) -> bool:
-    """Run `flows`, showing each as it finishes, then the summary; whether all passed."""
+def _run_and_show(flows: list[Flow], options: RunOptions, *, verbosity: int) -> RunResult:
+    """Run `flows`, showing each as it finishes (with a live progress line), then the summary."""
     colour = _colour()
     # One redactor for the run and the console, so flows shown while others run are redacted.
     redactor = Redactor()
-    console = ConsoleReport(
-        redactor, verbosity=1 if verbose else -1 if quiet else 0, paint=click.style if colour else plain
-    )
+    console = ConsoleReport(redactor, verbosity=verbosity, paint=click.style if colour else plain)
+    progress = Progress(total=len(expand(flows)))
 
     def show(result: FlowResult) -> None:
+        progress.clear()
         text = console.flow(result)
         if text:
             click.echo(text, color=colour)
+        progress.advance(result.passed)
 
     started = time.perf_counter()
     options.on_flow_done = show
     result = run_flows(flows, options, redactor=redactor)
+    progress.clear()
     click.echo(console.summary(result.flows, time.perf_counter() - started, result.seed), color=colour)
-    return result.passed
+    return result
 
 
 def _select(flows: list[Flow], tags: Sequence[str], paths: Sequence[str]) -> list[Flow]:
@@ -181,8 +199,14 @@ def sandbox_command(host: str, port: int) -> None:
 
 
 @cli.command()
-def schema() -> None:
-    """Print the JSON Schema of the flow language (for editors)."""
+@click.option("--report", "of_report", is_flag=True, help="The schema of the JSON report (--report) instead.")
+def schema(of_report: bool) -> None:
+    """Print the JSON Schema of the flow language (for editors), or of the JSON report."""
+    if of_report:
+        from importlib import resources
+
+        click.echo(resources.files("runner").joinpath("report/report.schema.json").read_text("utf-8"), nl=False)
+        return
     click.echo(json.dumps(flow_schema(), indent=2))
 
 

@@ -22,7 +22,7 @@ from runner.yaml_source import parse_yaml
 
 FLOW_SUFFIXES = (".yaml", ".yml")
 # Names every template may read; `response` is added inside expect, capture and retry.
-BUILTIN_NAMES = frozenset({"vars", "env", "secret", "steps", "uuid", "now", "random_int"})
+BUILTIN_NAMES = frozenset({"vars", "env", "secret", "steps", "uuid", "now", "random_int", "fake"})
 
 
 def find_flow_files(paths: Sequence[str]) -> tuple[list[Path], list[Problem]]:

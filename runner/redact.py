@@ -10,7 +10,7 @@ number (13 to 19 digits that pass the Luhn check), known or not.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 MASK = "[REDACTED]"
@@ -38,41 +38,50 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _mask_card(match: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", match.group())
-    return MASK if _luhn(digits) else match.group()
-
-
 class Redactor:
-    """The set of secret values met so far, and the function that hides them."""
+    """The secret values met so far, each with a name, and the functions that hide them.
+
+    The name (`BC_ACCESS_TOKEN` for `secret('BC_ACCESS_TOKEN')`, `PAT_ID` for a capture `pat_id`)
+    lets a replayable command refer to a secret as `${NAME}` instead of printing it.
+    """
 
     def __init__(self, values: Iterable[str] = ()) -> None:
-        self._values: set[str] = set()
+        self._names: dict[str, str] = {}  # secret value -> its name
         self._pattern: re.Pattern[str] | None = None
         for value in values:
             self.add(value)
 
-    def add(self, value: Any) -> None:
-        """Treat `value` (a string or number) as a secret from now on."""
+    def add(self, value: Any, name: str = "SECRET", *, rename: bool = False) -> None:
+        """Treat `value` (a string or number) as a secret from now on.
+
+        The first name sticks, unless `rename`: a capture's name, chosen by the user, wins.
+        """
         if isinstance(value, (dict, list)):
             for item in value.values() if isinstance(value, dict) else value:
-                self.add(item)
+                self.add(item, name, rename=rename)
             return
         if value is None or isinstance(value, bool):
             return
         text = str(value)
-        if len(text) >= _MIN_LENGTH and text not in self._values:
-            self._values.add(text)
+        if len(text) >= _MIN_LENGTH and (rename or text not in self._names):
+            self._names[text] = re.sub(r"\W", "_", name).upper()
             self._pattern = None
 
     def redact(self, text: str) -> str:
         """`text` with every known secret and every card number replaced by [REDACTED]."""
-        if self._values:
+        return self._replace(text, lambda _: MASK)
+
+    def reference(self, text: str, form: str = "${%s}") -> str:
+        """`text` with every secret as a reference to its name (`${NAME}`), for a command to replay."""
+        return self._replace(text, lambda name: form % name)
+
+    def _replace(self, text: str, by: Callable[[str], str]) -> str:
+        if self._names:
             if self._pattern is None:
-                alternatives = sorted(self._values, key=len, reverse=True)
+                alternatives = sorted(self._names, key=len, reverse=True)
                 self._pattern = re.compile("|".join(map(re.escape, alternatives)))
-            text = self._pattern.sub(MASK, text)
-        return _CARD.sub(_mask_card, text)
+            text = self._pattern.sub(lambda m: by(self._names[m.group()]), text)
+        return _CARD.sub(lambda m: by("CARD_NUMBER") if _luhn(re.sub(r"\D", "", m.group())) else m.group(), text)
 
     def header(self, name: str, value: str) -> str:
         """A header value for display: masked when the header carries credentials."""
@@ -85,20 +94,21 @@ class Redactor:
         """Remember the secret parts of a credential header: `PAT <jwt>`, `a=b; c=d`."""
         if name.lower() not in SENSITIVE_HEADERS:
             return
-        self.add(value)
         scheme, _, credential = value.partition(" ")
         if credential and "=" not in scheme:
-            self.add(credential.strip())
+            self.add(credential.strip(), name)  # only the token: `PAT ${PAT_ID}` replays best
+        else:
+            self.add(value, name)
         if "cookie" in name.lower():
             for part in value.split(";"):
-                self.add(part.partition("=")[2].strip())
+                self.add(part.partition("=")[2].strip(), name)
 
     def learn_json(self, data: Any) -> None:
         """Remember values of sensitive fields anywhere in a JSON document."""
         if isinstance(data, dict):
             for key, value in data.items():
                 if isinstance(key, str) and (is_secret_name(key) or key.lower() in _SENSITIVE_FIELDS):
-                    self.add(value)
+                    self.add(value, key)
                 else:
                     self.learn_json(value)
         elif isinstance(data, list):

@@ -102,6 +102,7 @@ class FlowResult:
     finally_steps: tuple[StepResult, ...] = ()
     row: dict[str, Any] | None = None  # the matrix row this run used
     started: bool = True  # False when --fail-fast stopped the run before this flow
+    variables: dict[str, Any] = field(default_factory=dict)  # the run's vars, once evaluated
 
     @property
     def name(self) -> str:

@@ -125,7 +125,9 @@ async def run_flow(
         runner = StepRunner(flow, client, scope)
         steps = await runner.run_steps(flow.steps)
         cleanup = await runner.run_steps(flow.finally_steps, stop_on_failure=False)
-    return FlowResult(flow, tuple(steps), _ms(started), seed, finally_steps=tuple(cleanup), row=row)
+    return FlowResult(
+        flow, tuple(steps), _ms(started), seed, finally_steps=tuple(cleanup), row=row, variables=dict(scope.vars)
+    )
 
 
 def _ms(started: float) -> float:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from runner.fake import Fake
 from runner.redact import Redactor, is_secret_name
 from runner.results import MISSING, ReceivedResponse
 from runner.templates import EnvironmentVariables, Template, TemplateRenderError, Tree
@@ -60,11 +61,12 @@ class RunScope:
         self.captures: dict[str, Any] = {}
         self.steps: dict[str, dict[str, Any]] = {}
         self.skipped: dict[str, str] = {}  # capture name -> the skipped step that would have set it
+        self.fake = Fake(self.random)
 
     def child(self) -> RunScope:
         """A fresh scope for a used flow: same environment, secrets and random sequence."""
         child = RunScope(self.env, self.redactor, 0, frozen=self.frozen)
-        child.random = self.random
+        child.random, child.fake = self.random, self.fake
         return child
 
     def set_vars(self, flow: Flow, overrides: Mapping[str, Any]) -> None:
@@ -94,7 +96,7 @@ class RunScope:
         if name not in self.env:
             raise MissingSecretError(f"secret('{name}'): the environment variable {name} is not set")
         value = self.env[name]
-        self.redactor.add(value)
+        self.redactor.add(value, name)
         return value
 
     def uuid(self) -> str:
@@ -109,12 +111,13 @@ class RunScope:
 
     def capture(self, name: str, value: Any) -> None:
         if is_secret_name(name):
-            self.redactor.add(value)
+            self.redactor.add(value, name, rename=True)
         self.captures[name] = value
 
     def mapping(self, response: ReceivedResponse | None = None) -> dict[str, Any]:
         """The names a template sees: built-ins, vars, captures (later ones win), response."""
         scope: dict[str, Any] = {
+            "fake": self.fake,
             "env": self.env,
             "vars": self.vars,
             "steps": self.steps,

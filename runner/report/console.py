@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runner.redact import Redactor
+from runner.report.curl import curl_command
 from runner.results import (
     MISSING,
     AssertionResult,
@@ -103,6 +104,8 @@ class ConsoleReport:
         if step.variables:
             shown = ", ".join(f"{k} = {self._value(v)}" for k, v in step.variables.items())
             out.append(f"{pad}variables: {shown}")
+        if self.verbosity > 0 and step.request is not None:
+            out.append(f"{pad}replay: {curl_command(step.request, self.redactor)}")
         return out
 
     def assertion(self, result: AssertionResult) -> list[str]:
@@ -136,21 +139,34 @@ class ConsoleReport:
         return out
 
     def summary(self, flows: list[FlowResult], elapsed_s: float, seed: int) -> str:
+        """The closing line, after a table of counts when more than one flow ran."""
         steps = [s for f in flows for s in (*f.steps, *f.finally_steps)]
-        counts = {o: sum(1 for s in steps if s.outcome is o) for o in Outcome}
+        count = {o: sum(1 for s in steps if s.outcome is o) for o in Outcome}
         passed = sum(1 for f in flows if f.passed)
         not_started = sum(1 for f in flows if not f.started)
         failed = len(flows) - passed - not_started
         flow_part = f"{len(flows)} flow{'s' if len(flows) != 1 else ''}: {passed} passed, {failed} failed"
         if not_started:
             flow_part += f", {not_started} not started"
-        skipped = f", {counts[Outcome.SKIPPED]} skipped" if counts[Outcome.SKIPPED] else ""
+        failed_steps = count[Outcome.FAILED] + count[Outcome.ERROR]
+        skipped = f", {count[Outcome.SKIPPED]} skipped" if count[Outcome.SKIPPED] else ""
+        not_run = count[Outcome.NOT_RUN]
         step_part = (
-            f"{len(steps)} steps: {counts[Outcome.PASSED]} passed, "
-            f"{counts[Outcome.FAILED] + counts[Outcome.ERROR]} failed{skipped}, {counts[Outcome.NOT_RUN]} not run"
+            f"{len(steps)} steps: {count[Outcome.PASSED]} passed, {failed_steps} failed{skipped}, {not_run} not run"
         )
         colour = "green" if failed == 0 else "red"
-        return self.paint(f"{flow_part} · {step_part} · {elapsed_s:.2f} s · seed {seed}", fg=colour, bold=True)
+        line = self.paint(f"{flow_part} · {step_part} · {elapsed_s:.2f} s · seed {seed}", fg=colour, bold=True)
+        if len(flows) < 2:
+            return line
+        rows = [
+            ("", "flows", "steps"),
+            ("passed", passed, count[Outcome.PASSED]),
+            ("failed", failed, failed_steps),
+            ("skipped", "-", count[Outcome.SKIPPED]),
+            ("not run", not_started, count[Outcome.NOT_RUN]),
+        ]
+        table = "\n".join(f"{a:<10}{b!s:>7}{c!s:>8}" for a, b, c in rows)
+        return f"{table}\n{line}"
 
     def _body(self, body: bytes, limit: int | None) -> str:
         text = body.decode("utf-8", errors="replace")
