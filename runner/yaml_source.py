@@ -73,7 +73,8 @@ class _Converter:
     def convert(self, node: yaml.Node, path: Path) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise _TooLargeError(self.span(node))
+            # Point at the entry whose expansion crossed the bound, not deep inside an anchor.
+            raise _TooLargeError(self.doc.key_span(path[:1]) if path else self.span(node))
         self.doc.values[path] = self.span(node)
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path)

@@ -113,6 +113,9 @@ def create_app() -> Starlette:
         ready_at = int(request.query_params.get("ready_at", "3"))
         return JSONResponse({"count": counters[name], "ready": counters[name] >= ready_at})
 
+    async def redirect(request: Request) -> Response:
+        return Response(status_code=302, headers={"Location": "/things"})
+
     async def check_cookie(request: Request) -> Response:
         return JSONResponse({"session": request.cookies.get("session")})
 
@@ -130,6 +133,7 @@ def create_app() -> Starlette:
         Route("/cookie/set", set_cookie),
         Route("/cookie/check", check_cookie),
         Route("/count/{name}", count),
+        Route("/redirect", redirect),
     ])  # fmt: skip
 
 

@@ -181,7 +181,9 @@ def test_an_alias_bomb_fails_fast(write, cli):
     path = write("\n".join(lines) + "\n" + STEP)
     result = cli("validate", path)
     assert result.code == 2
+    assert result.err.startswith(f"{path}:5:1: error:")  # a4, whose expansion crosses the bound
     assert "expands to more than 100,000 nodes" in result.err
+    assert "Traceback" not in result.output
 
 
 def test_problems_in_several_files_are_all_reported(write, cli, tmp_path):

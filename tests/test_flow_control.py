@@ -401,3 +401,14 @@ finally:
     )
     result = cli("validate", path)
     assert result.code == 0, result.err
+
+
+def test_a_poll_that_never_succeeds_exits_1_with_its_attempts(write, cli, live_server):
+    path = write(
+        BASE
+        + "steps:\n  - name: Wait\n    request: {url: '{{ base }}/count/cli-never?ready_at=100'}\n    retry: {attempts: 3, delay: 0}\n    expect: {json: {$.ready: true}}\n"
+    )
+    result = cli("run", path, env={"BASE": live_server})
+    assert result.code == 1
+    assert "(3 attempts)" in result.out
+    assert "✗ $.ready" in result.out

@@ -45,9 +45,12 @@ def test_a_passing_flow_carries_captures_to_later_steps(run_in_process):
 
 def test_a_single_expression_keeps_its_native_type(run_in_process):
     result = run_in_process(
-        flow(CREATE + "      capture: {price: $.data.price, tags: {jsonpath: '$.data.tags', all: true}}\n")
+        flow(
+            CREATE
+            + "      capture: {price: $.data.price, tags: {jsonpath: '$.data.tags[*]', all: true}, first: '$.data.tags[*]'}\n"
+        )
     )
-    assert outcome(result).captures["price"] == 3
+    assert outcome(result).captures == {"price": 3, "tags": ["a", "b"], "first": "a"}
 
 
 def test_text_with_several_expressions_renders_to_a_string(run_in_process):
@@ -294,3 +297,32 @@ def test_a_query_in_the_url_is_kept_alongside_params(run_in_process):
         )
     )
     assert outcome(result).captures["query"] == [["a", "1"], ["b", "2"], ["d", "4"], ["c", "3"]]
+
+
+def test_redirects_are_followed_only_when_asked(run_in_process):
+    text = "\n    - request: {url: '{{ env.BASE }}/redirect'}\n      expect: {status: %s}\n"
+    assert run_in_process(flow(text % 302)).passed
+    assert run_in_process(flow(text % 200, top="http: {follow_redirects: true}\n")).passed
+
+
+def test_tls_verification_is_on_unless_turned_off():
+    import ssl
+
+    from runner.transport import client_options, verified_tls
+
+    assert verified_tls().verify_mode == ssl.CERT_REQUIRED
+    assert verified_tls().check_hostname
+    secure = client_options(verify=True)["mounts"]["https://"]
+    insecure = client_options(verify=False)["mounts"]["https://"]
+    assert secure._factory()._pool._ssl_context.verify_mode == ssl.CERT_REQUIRED
+    assert insecure._factory()._pool._ssl_context.verify_mode == ssl.CERT_NONE
+
+
+def test_tls_verification_is_kept_when_proxies_are_set(monkeypatch):
+    import ssl
+
+    from runner.transport import client_options
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert client_options(verify=True)["verify"].verify_mode == ssl.CERT_REQUIRED
+    assert client_options(verify=False)["verify"] is False
