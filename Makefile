@@ -43,6 +43,7 @@ test: lint typecheck unit
 
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/flow_overhead.py
+	$(BIN)/python bench/concurrent_checkouts.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .coverage

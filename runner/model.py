@@ -144,6 +144,9 @@ class Step:
     retry: Retry | None = None
     use: Use | None = None
 
+    def __repr__(self) -> str:  # short: results and tasks holding a step are printed in logs
+        return f"Step({self.name!r} at {self.span})"
+
 
 @dataclass(frozen=True, slots=True)
 class HttpDefaults:
@@ -182,6 +185,9 @@ class Flow:
     outputs: tuple[str, ...] = ()
     finally_steps: tuple[Step, ...] = ()
     matrix: tuple[dict[str, Any], ...] = ()  # rows of variables; empty: run once
+
+    def __repr__(self) -> str:  # short: the full model would print every step and the file text
+        return f"Flow({self.name!r} from {self.source.path!r})"
 
     @property
     def is_sub_flow(self) -> bool:

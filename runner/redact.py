@@ -30,6 +30,11 @@ def is_secret_name(name: str) -> bool:
     return any(w in lower for w in _SENSITIVE_WORDS) or lower == "pat" or lower.startswith("pat_")
 
 
+def _placeholder(index: int) -> str:
+    """U+E000…U+E01F: characters no secret, card number or mask contains."""
+    return "\ue000" + "".join(chr(0xE010 + int(d, 16)) for d in f"{index:x}") + "\ue001"
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -47,7 +52,7 @@ class Redactor:
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._names: dict[str, str] = {}  # secret value -> its name
-        self._pattern: re.Pattern[str] | None = None
+        self._longest_first: list[str] | None = None
         for value in values:
             self.add(value)
 
@@ -65,7 +70,7 @@ class Redactor:
         text = str(value)
         if len(text) >= _MIN_LENGTH and (rename or text not in self._names):
             self._names[text] = re.sub(r"\W", "_", name).upper()
-            self._pattern = None
+            self._longest_first = None
 
     def redact(self, text: str) -> str:
         """`text` with every known secret and every card number replaced by [REDACTED]."""
@@ -76,12 +81,21 @@ class Redactor:
         return self._replace(text, lambda name: form % name)
 
     def _replace(self, text: str, by: Callable[[str], str]) -> str:
-        if self._names:
-            if self._pattern is None:
-                alternatives = sorted(self._names, key=len, reverse=True)
-                self._pattern = re.compile("|".join(map(re.escape, alternatives)))
-            text = self._pattern.sub(lambda m: by(self._names[m.group()]), text)
-        return _CARD.sub(lambda m: by("CARD_NUMBER") if _luhn(re.sub(r"\D", "", m.group())) else m.group(), text)
+        # Plain substring replacement, longest secret first. Not one regex alternation: a run
+        # meets hundreds of secrets (a PAT per checkout), and every new set would be a new
+        # pattern for `re` to compile and keep in its cache.
+        if self._longest_first is None:
+            self._longest_first = sorted(self._names, key=len, reverse=True)
+        found: list[str] = []
+        for secret in self._longest_first:
+            if secret in text:
+                # A private-use placeholder, so a shorter secret cannot match inside a mask.
+                text = text.replace(secret, _placeholder(len(found)))
+                found.append(self._names[secret])
+        text = _CARD.sub(lambda m: by("CARD_NUMBER") if _luhn(re.sub(r"\D", "", m.group())) else m.group(), text)
+        for index, name in enumerate(found):
+            text = text.replace(_placeholder(index), by(name))
+        return text
 
     def header(self, name: str, value: str) -> str:
         """A header value for display: masked when the header carries credentials."""

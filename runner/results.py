@@ -76,6 +76,9 @@ class StepResult:
     attempts: int = 1  # how many times the request was sent (`retry`)
     children: tuple[StepResult, ...] = ()  # the steps of the flow a `use` step ran
 
+    def __repr__(self) -> str:  # short: asyncio prints finished tasks' results in its reprs
+        return f"StepResult({self.step.name!r}, {self.outcome})"
+
     @property
     def passed(self) -> bool:
         """Whether the step did what was asked: passed, or skipped by its `when`."""
@@ -103,6 +106,9 @@ class FlowResult:
     row: dict[str, Any] | None = None  # the matrix row this run used
     started: bool = True  # False when --fail-fast stopped the run before this flow
     variables: dict[str, Any] = field(default_factory=dict)  # the run's vars, once evaluated
+
+    def __repr__(self) -> str:  # short: asyncio prints finished tasks' results in its reprs
+        return f"FlowResult({self.flow.name!r}, passed={self.passed})"
 
     @property
     def name(self) -> str:

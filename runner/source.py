@@ -17,8 +17,8 @@ class SourceFile:
     """A flow file's path as the user named it, and its text."""
 
     path: str
-    text: str
-    lines: tuple[str, ...] = field(init=False)
+    text: str = field(repr=False)
+    lines: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lines", tuple(self.text.splitlines()))
@@ -38,6 +38,9 @@ class Span:
 
     def __str__(self) -> str:
         return f"{self.source.path}:{self.line}:{self.column}"
+
+    def __repr__(self) -> str:
+        return f"Span({self})"
 
     def shifted(self, lines: int) -> Span:
         """The same column, `lines` further down (for errors inside a multi-line string)."""
