@@ -15,10 +15,9 @@ from typing import Any
 from runner.model import Check, Expect
 from runner.results import MISSING, AssertionResult, ReceivedResponse
 from runner.schema_check import is_type, type_name
-from runner.templates import Template, TemplateRenderError, Tree
+from runner.templates import Template, TemplateRenderError, Tree, condition_text
 
 Render = Callable[[Any], Any]
-_SINGLE_BRACES = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.DOTALL)
 _COMPARISONS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
 
 
@@ -244,7 +243,7 @@ def _schema(expect: Expect, response: ReceivedResponse) -> AssertionResult:
 
 
 def _that(condition: Template, render: Render) -> AssertionResult:
-    subject = "that " + _SINGLE_BRACES.sub(r"\1", condition.source).strip()
+    subject = "that " + condition_text(condition)
     try:
         value = render(condition)
     except TemplateRenderError as err:

@@ -20,7 +20,7 @@ from runner.http_exchange import ExchangeError, build_request, send, sent
 from runner.model import Capture, Flow, Retry, Step, Use
 from runner.results import MISSING, AssertionResult, Outcome, ReceivedResponse, StepResult
 from runner.scope import MissingSecretError, RunScope, response_view
-from runner.templates import Template, TemplateRenderError, Tree, templates_in
+from runner.templates import Template, TemplateRenderError, Tree, condition_text, templates_in
 
 RENDER_ERRORS = (TemplateRenderError, MissingSecretError)
 # The wait between attempts; a name of this module so tests can observe the delays.
@@ -87,7 +87,7 @@ class StepRunner:
         if retry.until is not None and not done and result.response is not None:
             why = f"did not hold after {attempt} attempt{'s' if attempt != 1 else ''}"
             until = AssertionResult(
-                f"retry until {retry.until.source}", "true", True, False, False, retry.until.span, why
+                f"retry until {condition_text(retry.until)}", "true", True, False, False, retry.until.span, why
             )
             result = replace(result, outcome=Outcome.FAILED, assertions=(*result.assertions, until))
         return replace(result, attempts=attempt)

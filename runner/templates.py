@@ -59,6 +59,12 @@ def environment() -> SandboxedEnvironment:
     return _FlowEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
+def condition_text(template: Template) -> str:
+    """A condition as a person wrote it: `x > 1` for the template `{{ x > 1 }}`."""
+    single = _SINGLE_EXPRESSION.match(template.source)
+    return single["expr"].strip() if single and template.native else template.source
+
+
 def is_template(text: str) -> bool:
     """Whether `text` holds Jinja2 syntax; other strings are constants."""
     return "{{" in text or "{%" in text or "{#" in text

@@ -77,7 +77,7 @@ steps:
     )
     step = steps_of(result)[0]
     assert step.outcome is Outcome.FAILED
-    assert step.failed_assertions[-1].subject == "retry until {{ response.json.count > 99 }}"
+    assert step.failed_assertions[-1].subject == "retry until response.json.count > 99"
     assert step.failed_assertions[-1].message == "did not hold after 2 attempts"
 
 
