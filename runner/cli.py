@@ -163,7 +163,7 @@ def _select(flows: list[Flow], tags: Sequence[str], paths: Sequence[str]) -> lis
 @VARS
 def validate(paths: Sequence[str], variables: Sequence[str]) -> None:
     """Check flows without sending a request: schema, templates, JSONPaths, names."""
-    flows = load_flows(paths, extra_names=dict(_parse_var(v) for v in variables))
+    flows = load_flows(paths, extra_names=dict(_parse_var(v) for v in variables), runnable=False)
     steps = sum(len(f.steps) for f in flows)
     click.echo(f"✓ {len(flows)} flow{'s' if len(flows) != 1 else ''} valid ({steps} steps)")
 
@@ -172,9 +172,11 @@ def validate(paths: Sequence[str], variables: Sequence[str]) -> None:
 @PATHS
 def list_flows(paths: Sequence[str]) -> None:
     """List the flows, their steps, tags and file locations."""
-    for flow in load_flows(paths):
+    for flow in load_flows(paths, runnable=False):
         tags = f"  [{', '.join(flow.tags)}]" if flow.tags else ""
-        click.echo(f"{flow.name}{tags}  {flow.path}")
+        kind = "  (sub-flow, run through `use`)" if flow.is_sub_flow else ""
+        rows = f"  ({len(flow.matrix)} matrix rows)" if flow.matrix else ""
+        click.echo(f"{flow.name}{tags}  {flow.path}{kind}{rows}")
         for step in flow.steps:
             click.echo(f"  {step.index + 1}. {step.name}  (line {step.span.line})")
 

@@ -9,6 +9,7 @@ request is sent.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -98,9 +99,10 @@ class FlowLoader:
 
     def _use(self, caller: Path, name: str, span: Span, problems: list[Problem]) -> Flow | None:
         """Resolve `use: name` in `caller`; a missing file or a cycle is a problem at the step."""
-        target = (caller.parent / name).resolve()
-        if target in self.loading:
-            chain = [*self.loading[self.loading.index(target) :], target]
+        # Shown as the user would write it from here (flows/lib/x.yaml); compared resolved.
+        target = Path(os.path.normpath(caller.parent / name))
+        if target.resolve() in self.loading:
+            chain = [*self.loading[self.loading.index(target.resolve()) :], target]
             problems.append(
                 Problem(
                     span,
@@ -133,26 +135,37 @@ def load_flow(path: str | Path, *, extra_names: Iterable[str] = ()) -> Flow:
     return flow
 
 
-def load_flows(paths: Sequence[str], *, extra_names: Iterable[str] = ()) -> list[Flow]:
+def load_flows(paths: Sequence[str], *, extra_names: Iterable[str] = (), runnable: bool = True) -> list[Flow]:
     """Load every flow under `paths`, sub-flows included; raises `LoadError` listing every problem.
 
-    Returns the flows to run: a sub-flow (one with a required input) runs only through `use`.
+    With `runnable`, returns the flows to run: a sub-flow (one with a required input) runs only
+    through `use`, so naming one on the command line is a problem; otherwise returns them all.
     """
     files, problems = find_flow_files(paths)
     loader = FlowLoader(extra_names)
-    flows = [loader.load(file) for file in files]
+    flows = [f for f in (loader.load(file) for file in files) if f is not None]
     problems.extend(loader.all_problems())
-    if not files and not problems:
-        problems.append(
-            Problem(
-                None,
-                f"no flow files (*.yaml, *.yml) under {', '.join(paths)}",
-                "name a flow file or a folder that holds some",
-            )
-        )
+    if runnable and not problems:
+        problems += _sub_flows_named(flows, paths)
+        flows = [f for f in flows if not f.is_sub_flow]
+    if not flows and not problems:
+        hint = "name a flow file (*.yaml, *.yml) or a folder that holds some"
+        problems.append(Problem(None, f"no flow to run under {', '.join(paths)}", hint))
     if problems:
         raise LoadError(problems)
-    return [f for f in flows if f is not None and not f.is_sub_flow]
+    return flows
+
+
+def _sub_flows_named(flows: list[Flow], paths: Sequence[str]) -> list[Problem]:
+    """A sub-flow named on the command line cannot run by itself: say what it needs."""
+    named = {Path(p).resolve() for p in paths if Path(p).is_file()}
+    hint = "run a flow that uses it (`use:` with `with:`), or give its inputs defaults"
+    problems = []
+    for flow in flows:
+        if flow.is_sub_flow and Path(flow.path).resolve() in named:
+            needs = ", ".join(i.name for i in flow.inputs if i.required)
+            problems.append(Problem(None, f"{flow.path} is a sub-flow: it needs the input {needs}", hint))
+    return problems
 
 
 def check_names(flow: Flow, extra_names: frozenset[str] = frozenset()) -> list[Problem]:

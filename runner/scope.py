@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from runner.fake import Fake
+from runner.model import Input, Variable
 from runner.redact import Redactor, is_secret_name
 from runner.results import MISSING, ReceivedResponse
 from runner.templates import EnvironmentVariables, Template, TemplateRenderError, Tree
 
 if TYPE_CHECKING:
-    from runner.model import Flow, Variable
+    from runner.model import Flow
 
 # A seeded run's clock starts here and does not move, so `now()` repeats too.
 _FROZEN_EPOCH = datetime(2030, 1, 1, tzinfo=UTC)
@@ -30,11 +31,12 @@ class MissingSecretError(LookupError):
 
 
 class VarError(Exception):
-    """A flow var failed to render; the flow cannot start."""
+    """A flow's var (or an input's default) failed to render; the flow cannot start."""
 
-    def __init__(self, var: Variable, cause: Exception) -> None:
+    def __init__(self, var: Variable | Input, cause: Exception) -> None:
         self.var = var
-        super().__init__(f"var `{var.name}`: {cause}")
+        kind = "var" if isinstance(var, Variable) else "input"
+        super().__init__(f"{kind} `{var.name}`: {cause}")
 
 
 def response_view(response: ReceivedResponse) -> dict[str, Any]:
@@ -76,15 +78,14 @@ class RunScope:
         Raises TemplateRenderError or MissingSecretError, with the var's name added.
         """
         self.vars.update(overrides)
-        for var in flow.vars:
-            if var.name in overrides:
+        defaults = [(i, i.default) for i in flow.inputs if not i.required] + [(v, v.value) for v in flow.vars]
+        for source, value in defaults:
+            if source.name in overrides:
                 continue
             try:
-                self.vars[var.name] = (
-                    var.value.render(self.mapping()) if isinstance(var.value, (Template, Tree)) else var.value
-                )
+                self.vars[source.name] = value.render(self.mapping()) if isinstance(value, (Template, Tree)) else value
             except (TemplateRenderError, MissingSecretError) as err:
-                raise VarError(var, err) from None
+                raise VarError(source, err) from None
 
     def value_of(self, name: str) -> Any:
         """A capture, else a var, of this scope; MISSING when it has neither."""

@@ -19,7 +19,7 @@ from runner.assertions import check_response, render_with
 from runner.http_exchange import ExchangeError, build_request, send, sent
 from runner.model import Capture, Flow, Retry, Step, Use
 from runner.results import MISSING, AssertionResult, Outcome, ReceivedResponse, StepResult
-from runner.scope import MissingSecretError, RunScope, response_view
+from runner.scope import MissingSecretError, RunScope, VarError, response_view
 from runner.templates import Template, TemplateRenderError, Tree, condition_text, templates_in
 
 RENDER_ERRORS = (TemplateRenderError, MissingSecretError)
@@ -108,9 +108,11 @@ class StepRunner:
         try:
             given = {name: render(v, self.scope.mapping()) for name, v in use.inputs.items()}
             child = self.scope.child()
-            child.set_vars(use.flow, {**{i.name: i.default for i in use.flow.inputs if not i.required}, **given})
+            child.set_vars(use.flow, given)
         except RENDER_ERRORS as err:
             return self._errored(step, self._explain(err), use.span, started)
+        except VarError as err:
+            return self._errored(step, f"in {use.flow.path}: {err}", err.var.span, started)
         runner = StepRunner(use.flow, self.client, child)
         children = await runner.run_steps(use.flow.steps)
         children += await runner.run_steps(use.flow.finally_steps, stop_on_failure=False)

@@ -412,3 +412,18 @@ def test_a_poll_that_never_succeeds_exits_1_with_its_attempts(write, cli, live_s
     assert result.code == 1
     assert "(3 attempts)" in result.out
     assert "✗ $.ready" in result.out
+
+
+def test_naming_a_sub_flow_to_run_is_a_usage_problem_but_it_validates(write, cli):
+    path = write(SUB, "lib/create.yaml")
+    result = cli("run", path)
+    assert result.code == 2
+    assert "is a sub-flow: it needs the input name" in result.err
+    assert cli("validate", path).code == 0
+    assert "(sub-flow, run through `use`)" in cli("list", path).out
+
+
+def test_an_input_default_may_be_a_template(run_in_process, write):
+    write(SUB.replace("price: {default: 5}", 'price: {default: "{{ 2 * 4 }}"}'), "lib/create.yaml")
+    result = run_in_process(BASE + "steps:\n  - {use: lib/create.yaml, with: {name: x}}\n")
+    assert steps_of(result)[0].captures == {"thing_id": 1, "thing_price": 8}
