@@ -67,7 +67,9 @@ def cli() -> None:
 @click.option("--tag", "tags", multiple=True, help="Run only flows with this tag (repeat for any of several).")
 @click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="How many flows run at once.")
 @click.option("--fail-fast", is_flag=True, help="Start no new flow after one fails.")
-@click.option("--seed", type=click.IntRange(0), help="Seed for uuid(), random_int() and now(), to replay a run.")
+@click.option(
+    "--seed", type=click.IntRange(0), help="Seed for uuid(), random_int(), now() and fake.*, to replay a run's data."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show every request and response in full (secrets redacted).")
 @click.option("-q", "--quiet", is_flag=True, help="Show only the summary.")
 @click.option("--sandbox", is_flag=True, help="Run against the embedded BigCommerce sandbox (sets the BC_* variables).")
@@ -230,8 +232,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(f"{err}\n\n{count} problem{'s' if count != 1 else ''} found; nothing was run.", 2)
     except ApiflowError as err:
         _fail(f"error: {err}", err.exit_code)
-    except click.exceptions.Abort:
-        _fail("aborted", 130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _fail("interrupted (the flows shown above had finished)", 130)
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)
