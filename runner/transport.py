@@ -43,9 +43,8 @@ class LazyTransport(httpx.AsyncBaseTransport):
 
 def client_options(*, verify: bool) -> dict[str, object]:
     """Keyword arguments for `httpx.AsyncClient` that set up TLS as described above."""
-    tls: ssl.SSLContext | bool = verified_tls() if verify else False
     if any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES):
-        return {"verify": tls}
+        return {"verify": verified_tls() if verify else False}
     return {
         "transport": httpx.AsyncHTTPTransport(verify=False),  # plain http: TLS is never used
         "mounts": {
