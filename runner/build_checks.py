@@ -1,0 +1,162 @@
+"""Builds a step's `expect` and `capture` from their YAML: checks, operators, schemas, captures."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+
+from runner import model as m
+from runner.build_values import ValueBuilder, mapping_of
+from runner.source import Span
+from runner.templates import is_template
+from runner.yaml_source import Path
+
+
+class CheckBuilder(ValueBuilder):
+    def expect(self, data: dict[str, Any], path: Path) -> m.Expect:
+        return m.Expect(
+            status=self.status(data.get("status"), (*path, "status")),
+            headers=tuple(
+                m.HeaderExpectation(
+                    name,
+                    self.checks(v, (*path, "headers", name)),
+                    self.doc.key_span((*path, "headers", name)),
+                )
+                for name, v in mapping_of(data.get("headers")).items()
+            ),
+            json=self.json_expectations(mapping_of(data.get("json")), (*path, "json")),
+            schema=self.schema(data.get("schema"), (*path, "schema")),
+            time_ms=self.checks(data["time_ms"], (*path, "time_ms")) if isinstance(data.get("time_ms"), dict) else (),
+            that=self.conditions(data.get("that"), (*path, "that")),
+        )
+
+    def status(self, value: Any, path: Path) -> m.StatusRule | None:
+        span = self.doc.span(path)
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int):
+            return m.StatusRule(frozenset([value]), frozenset(), value, span)
+        if isinstance(value, list) and all(isinstance(v, int) for v in value):
+            return m.StatusRule(frozenset(value), frozenset(), value, span)
+        if isinstance(value, str) and re.fullmatch(r"[1-5]xx", value):
+            return m.StatusRule(frozenset(), frozenset([int(value[0])]), value, span)
+        return None
+
+    def json_expectations(self, data: dict[str, Any], path: Path) -> tuple[m.JsonExpectation, ...]:
+        out = []
+        for text, matcher in data.items():
+            compiled = self.jsonpath(text, (*path, text), at_key=True)
+            if compiled is not None:
+                out.append(
+                    m.JsonExpectation(
+                        compiled,
+                        self.checks(matcher, (*path, text)),
+                        self.doc.key_span((*path, text)),
+                    )
+                )
+        return tuple(out)
+
+    def checks(self, matcher: Any, path: Path) -> tuple[m.Check, ...]:
+        """A plain value means equality; a mapping is an operator map."""
+        if not isinstance(matcher, dict):
+            return (m.Check("eq", self.value(matcher, path), self.doc.span(path)),)
+        out = []
+        for op, expected in matcher.items():
+            if op not in m.OPERATORS:
+                continue  # reported by the schema check
+            where = (*path, op)
+            nested = self.checks(expected, where) if op == "len" and isinstance(expected, dict) else ()
+            if op == "matches" and isinstance(expected, str) and not is_template(expected):
+                self.regex(expected, where)
+            out.append(
+                m.Check(
+                    op,
+                    None if nested else self.value(expected, where),
+                    self.doc.key_span(where),
+                    nested,
+                )
+            )
+        return tuple(out)
+
+    def regex(self, pattern: str, path: Path) -> None:
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            self.problem(
+                self.doc.span(path),
+                f"invalid regular expression `{pattern}`: {err}",
+                "`matches` takes a Python regular expression; escape special characters with \\",
+            )
+
+    def schema(self, value: Any, path: Path) -> m.SchemaExpectation | None:
+        span = self.doc.span(path)
+        if isinstance(value, dict):
+            return self.checked_schema(value, "inline", span)
+        if not isinstance(value, str):
+            return None
+        file = FsPath(self.doc.source.path).parent / value
+        try:
+            text = file.read_text("utf-8")
+            loaded = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        except OSError as err:
+            self.problem(
+                span,
+                f"cannot read the JSON Schema file `{value}`: {err.strerror}",
+                f"the path is relative to the flow file: {file}",
+            )
+            return None
+        except (ValueError, yaml.YAMLError) as err:
+            self.problem(span, f"the JSON Schema file `{value}` does not parse: {str(err).splitlines()[0]}")
+            return None
+        if not isinstance(loaded, dict):
+            self.problem(span, f"the JSON Schema file `{value}` does not hold a mapping")
+            return None
+        return self.checked_schema(loaded, str(file), span)
+
+    def checked_schema(self, schema: dict[str, Any], origin: str, span: Span) -> m.SchemaExpectation | None:
+        from jsonschema import SchemaError, validators  # only flows that use `schema` pay for it
+
+        try:
+            validators.validator_for(schema).check_schema(schema)
+        except SchemaError as err:
+            self.problem(span, f"not a valid JSON Schema ({origin}): {err.message}")
+            return None
+        return m.SchemaExpectation(schema, origin, span)
+
+    def captures(self, data: dict[str, Any], path: Path) -> tuple[m.Capture, ...]:
+        out = []
+        for name, spec in data.items():
+            where = (*path, name)
+            span = self.doc.key_span(where)
+            if isinstance(spec, str):
+                out.append(m.Capture(name, span, jsonpath=self.jsonpath(spec, where)))
+            elif isinstance(spec, dict):
+                out.append(self.capture_map(name, spec, where, span))
+        return tuple(out)
+
+    def capture_map(self, name: str, spec: dict[str, Any], path: Path, span: Span) -> m.Capture:
+        sources = [k for k in ("jsonpath", "header", "value") if k in spec]
+        if len(sources) != 1:
+            self.problem(
+                span,
+                f"capture `{name}` needs exactly one of jsonpath, header and value, got {', '.join(sources) or 'none'}",
+                "for example {jsonpath: $.data.id} or {header: X-Request-Id}",
+            )
+        if "all" in spec and "jsonpath" not in spec:
+            self.problem(
+                self.doc.key_span((*path, "all")),
+                f"`all` applies to a jsonpath capture only (capture `{name}`)",
+            )
+        header = spec.get("header")
+        return m.Capture(
+            name,
+            span,
+            jsonpath=self.jsonpath(spec.get("jsonpath"), (*path, "jsonpath")),
+            all=spec.get("all") is True,
+            header=header if isinstance(header, str) else None,
+            value=self.value(spec["value"], (*path, "value")) if "value" in spec else None,
+        )
