@@ -95,7 +95,9 @@ class RunScope:
 
     def secret(self, name: str) -> str:
         if name not in self.env:
-            raise MissingSecretError(f"secret('{name}'): the environment variable {name} is not set")
+            raise MissingSecretError(
+                f"secret('{name}'): the environment variable {name} is not set (export it, or give it in --env-file)"
+            )
         value = self.env[name]
         self.redactor.add(value, name)
         return value

@@ -49,7 +49,8 @@ class EnvironmentVariables(dict[str, str]):
 class _FlowEnvironment(SandboxedEnvironment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, EnvironmentVariables) and attribute not in obj:
-            return self.undefined(f"the environment variable {attribute} is not set", obj=obj, name=attribute)
+            hint = f"the environment variable {attribute} is not set (export it, or give it in --env-file)"
+            return self.undefined(hint, obj=obj, name=attribute)
         return super().getattr(obj, attribute)
 
 
