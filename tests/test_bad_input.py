@@ -16,7 +16,12 @@ CASES = [
     ("duplicate-key", "name: a\nname: b\n" + STEP, "2:1", "duplicate key `name` (first defined at line 1)"),
     ("python-tag", "name: !!python/object/apply:os.system [ls]\n" + STEP, "1:7", "YAML tag"),
     ("custom-tag", "name: !include other.yaml\n" + STEP, "1:7", "YAML tag `!include`"),
-    ("merge-key", "base: &b {url: x}\n" + STEP, "1:1", "unknown key `base`"),
+    (
+        "merge-key",
+        "steps:\n  - <<: {name: x}\n    request: {url: 'http://x/'}\n",
+        "2:5",
+        "YAML merge keys (<<) are not supported",
+    ),
     ("unknown-top-key", "stpes: []\n" + STEP, "1:1", "did you mean `steps`?"),
     (
         "unknown-step-key",
