@@ -199,10 +199,7 @@ def _step_names(step: Step, known: set[str]) -> list[Problem]:
 
 
 def _request_templates(step: Step) -> list[object]:
-    values: list[object] = [step.when, *(step.use.inputs.values() if step.use else ())]
-    if r := step.request:
-        values += [r.url, r.params, r.headers, r.json, r.body, r.form]
-    return values
+    return [step.when, *step.sending_values()]
 
 
 def _response_templates(step: Step) -> list[object]:

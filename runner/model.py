@@ -147,6 +147,13 @@ class Step:
     def __repr__(self) -> str:  # short: results and tasks holding a step are printed in logs
         return f"Step({self.name!r} at {self.span})"
 
+    def sending_values(self) -> tuple[Any, ...]:
+        """The compiled values rendered to send the step: its request's parts, or its inputs."""
+        if self.request is not None:
+            r = self.request
+            return (r.url, r.params, r.headers, r.json, r.body, r.form)
+        return tuple(self.use.inputs.values()) if self.use else ()
+
 
 @dataclass(frozen=True, slots=True)
 class HttpDefaults:

@@ -6,6 +6,7 @@ Values here are raw (they may hold secrets); every reporter shows them through t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -92,6 +93,11 @@ class StepResult:
     @property
     def failed_assertions(self) -> tuple[AssertionResult, ...]:
         return tuple(a for a in self.assertions if not a.passed)
+
+
+def not_run(steps: Sequence[Step]) -> tuple[StepResult, ...]:
+    """Results for steps that never ran because an earlier step (or the flow's start) failed."""
+    return tuple(StepResult(s, Outcome.NOT_RUN) for s in steps)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ import httpx
 from runner import __version__
 from runner.model import Flow
 from runner.redact import Redactor
-from runner.results import FlowResult, Outcome, StepResult
+from runner.results import FlowResult, not_run
 from runner.scope import RunScope, VarError
 from runner.step_runner import StepRunner
 from runner.transport import client_options
@@ -98,9 +98,14 @@ async def arun_flows(flows: Sequence[Flow], options: RunOptions, *, redactor: Re
 
 
 def _not_started(run: _Run, seed: int) -> FlowResult:
-    steps = tuple(StepResult(s, Outcome.NOT_RUN) for s in run.flow.steps)
     return FlowResult(
-        run.flow, steps, 0.0, seed, error="not started: --fail-fast stopped the run", row=run.row, started=False
+        run.flow,
+        not_run(run.flow.steps),
+        0.0,
+        seed,
+        error="not started: --fail-fast stopped the run",
+        row=run.row,
+        started=False,
     )
 
 
@@ -119,12 +124,11 @@ async def run_flow(
     try:
         scope.set_vars(flow, {**(row or {}), **options.vars})
     except VarError as err:
-        not_run = tuple(StepResult(s, Outcome.NOT_RUN) for s in flow.steps)
-        return FlowResult(flow, not_run, _ms(started), seed, error=str(err), error_span=err.var.span, row=row)
+        return FlowResult(
+            flow, not_run(flow.steps), _ms(started), seed, error=str(err), error_span=err.var.span, row=row
+        )
     async with _client(flow, options) as client:
-        runner = StepRunner(flow, client, scope)
-        steps = await runner.run_steps(flow.steps)
-        cleanup = await runner.run_steps(flow.finally_steps, stop_on_failure=False)
+        steps, cleanup = await StepRunner(flow, client, scope).run_flow_steps()
     return FlowResult(
         flow, tuple(steps), _ms(started), seed, finally_steps=tuple(cleanup), row=row, variables=dict(scope.vars)
     )

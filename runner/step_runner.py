@@ -18,7 +18,7 @@ import httpx
 from runner.assertions import check_response, render_with
 from runner.http_exchange import ExchangeError, build_request, send, sent
 from runner.model import Capture, Flow, Retry, Step, Use
-from runner.results import MISSING, AssertionResult, Outcome, ReceivedResponse, StepResult
+from runner.results import MISSING, AssertionResult, Outcome, ReceivedResponse, StepResult, not_run
 from runner.scope import MissingSecretError, RunScope, VarError, response_view
 from runner.templates import Template, TemplateRenderError, Tree, condition_text, templates_in
 
@@ -37,6 +37,11 @@ class StepRunner:
         self.client = client
         self.scope = scope
 
+    async def run_flow_steps(self) -> tuple[list[StepResult], list[StepResult]]:
+        """The flow's steps, then its `finally` steps, all of which run whatever happened."""
+        steps = await self.run_steps(self.flow.steps)
+        return steps, await self.run_steps(self.flow.finally_steps, stop_on_failure=False)
+
     async def run_steps(self, steps: Sequence[Step], *, stop_on_failure: bool = True) -> list[StepResult]:
         """Run `steps` in order; after a failure the rest are not run (unless it is `finally`)."""
         results: list[StepResult] = []
@@ -44,7 +49,7 @@ class StepRunner:
             result = await self.run_step(step)
             results.append(result)
             if stop_on_failure and not result.passed:
-                results += [StepResult(s, Outcome.NOT_RUN) for s in steps[len(results) :]]
+                results += not_run(steps[len(results) :])
                 break
         return results
 
@@ -113,10 +118,10 @@ class StepRunner:
             return self._errored(step, self._explain(err), use.span, started)
         except VarError as err:
             return self._errored(step, f"in {use.flow.path}: {err}", err.var.span, started)
-        runner = StepRunner(use.flow, self.client, child)
-        children = await runner.run_steps(use.flow.steps)
-        children += await runner.run_steps(use.flow.finally_steps, stop_on_failure=False)
-        outputs = {name: child.value_of(name) for name in use.flow.outputs if child.value_of(name) is not MISSING}
+        steps, cleanup = await StepRunner(use.flow, self.client, child).run_flow_steps()
+        children = steps + cleanup
+        found = {name: child.value_of(name) for name in use.flow.outputs}
+        outputs = {name: value for name, value in found.items() if value is not MISSING}
         for name, value in outputs.items():
             self.scope.capture(name, value)
         passed = all(c.passed for c in children)
@@ -192,15 +197,7 @@ class StepRunner:
 
     def _variables(self, step: Step) -> dict[str, Any]:
         """The names the step's templates read, with their values, for the failure report."""
-        r = step.request
-        values = (
-            (r.url, r.params, r.headers, r.json, r.body, r.form)
-            if r
-            else tuple(step.use.inputs.values())
-            if step.use
-            else ()
-        )
-        names = {n for v in values for t in templates_in(v) for n in t.names}
+        names = {n for v in step.sending_values() for t in templates_in(v) for n in t.names}
         visible = self.scope.mapping()
         hidden = ("env", "steps", "vars")
         return {n: visible[n] for n in sorted(names) if n in visible and not callable(visible[n]) and n not in hidden}
