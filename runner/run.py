@@ -10,6 +10,7 @@ after one has failed and lets those already running finish.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import time
@@ -58,10 +59,23 @@ class _Run:
 
     flow: Flow
     row: dict[str, Any] | None
+    data_seed: str  # what this run's generated data is drawn from
 
 
-def expand(flows: Sequence[Flow]) -> list[_Run]:
-    return [_Run(f, row) for f in flows for row in (f.matrix or (None,))]
+def expand(flows: Sequence[Flow], seed: int = 0) -> list[_Run]:
+    """One run per flow and matrix row, each with its own stream of generated data.
+
+    The stream depends on the seed, the file, the row and how many identical runs came before,
+    not on which other flows were selected: a failed run replays alone with the same data.
+    """
+    runs = []
+    seen: dict[str, int] = {}
+    for flow in flows:
+        for row in flow.matrix or (None,):
+            key = f"{seed}:{flow.path}:{json.dumps(row, sort_keys=True, default=str)}"
+            seen[key] = seen.get(key, 0) + 1
+            runs.append(_Run(flow, row, f"{key}:{seen[key]}"))
+    return runs
 
 
 def run_flows(
@@ -86,14 +100,14 @@ async def arun_flows(flows: Sequence[Flow], options: RunOptions, *, redactor: Re
             if stop.is_set():
                 result = _not_started(run, seed)
             else:
-                result = await run_flow(run.flow, options, env, redactor, seed, row=run.row)
+                result = await run_flow(run.flow, options, env, redactor, seed, row=run.row, data_seed=run.data_seed)
         if not result.passed and options.fail_fast:
             stop.set()
         if options.on_flow_done:
             options.on_flow_done(result)
         return result
 
-    results = await asyncio.gather(*(one(r) for r in expand(flows)))
+    results = await asyncio.gather(*(one(r) for r in expand(flows, seed)))
     return RunResult(list(results), redactor, seed)
 
 
@@ -117,10 +131,11 @@ async def run_flow(
     seed: int,
     *,
     row: dict[str, Any] | None = None,
+    data_seed: str | None = None,
 ) -> FlowResult:
     """One run of `flow`: its vars (the row's and --var values win), steps, then `finally`."""
     started = time.perf_counter()
-    scope = RunScope(env, redactor, seed, frozen=options.seed is not None)
+    scope = RunScope(env, redactor, data_seed or str(seed), frozen=options.seed is not None)
     try:
         scope.set_vars(flow, {**(row or {}), **options.vars})
     except VarError as err:

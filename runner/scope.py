@@ -54,7 +54,7 @@ def response_view(response: ReceivedResponse) -> dict[str, Any]:
 
 
 class RunScope:
-    def __init__(self, env: Mapping[str, str], redactor: Redactor, seed: int, *, frozen: bool) -> None:
+    def __init__(self, env: Mapping[str, str], redactor: Redactor, seed: int | str, *, frozen: bool) -> None:
         self.env = EnvironmentVariables(env)
         self.redactor = redactor
         self.random = random.Random(seed)

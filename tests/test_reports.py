@@ -286,3 +286,15 @@ def test_a_summary_table_follows_several_flows(cli, live_server, three_flows):
     assert re.search(r"^\s+flows\s+steps$", out, re.M)
     assert re.search(r"^passed\s+1\s+1$", out, re.M)
     assert re.search(r"^failed\s+2\s+2$", out, re.M)
+
+
+def test_each_run_of_a_seeded_run_draws_its_own_data(run_in_process):
+    text = """
+matrix: [{n: 1}, {n: 2}]
+steps:
+  - request: {method: POST, url: "{{ env.BASE }}/echo", json: {id: "{{ uuid() }}"}}
+    capture: {id: $.json.id}
+"""
+    ids = [f.steps[0].captures["id"] for f in run_in_process(text).flows]
+    assert ids[0] != ids[1]  # two rows do not create the same "unique" resource
+    assert ids == [f.steps[0].captures["id"] for f in run_in_process(text).flows]  # and --seed repeats them
