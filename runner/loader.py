@@ -44,14 +44,18 @@ def find_flow_files(paths: Sequence[str]) -> tuple[list[Path], list[Problem]]:
 
 
 def _looks_like_flow(path: Path) -> bool:
-    """Inside a folder, YAML that has no flow key at all is data (a schema, rows), not a flow."""
+    """Inside a folder, YAML that has no flow key at all is data (a schema, rows), not a flow.
+
+    Reads lines only until the first flow key, usually the first line, as the file is read in
+    full again when it loads.
+    """
+    keys = set(flow_schema()["properties"])
     try:
-        head = path.read_text("utf-8", errors="replace")
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            top_level = (line for line in lines if not line.startswith((" ", "\t", "#", "-")))
+            return any(line.split(":", 1)[0].strip() in keys for line in top_level)
     except OSError:
         return True
-    keys = set(flow_schema()["properties"])
-    top_level = (line for line in head.splitlines() if not line.startswith((" ", "\t", "#", "-")))
-    return any(line.split(":", 1)[0].strip() in keys for line in top_level)
 
 
 class FlowLoader:
