@@ -1,5 +1,5 @@
 """Every response the sandbox gives along the flow, success and error, validates against
-BigCommerce's own OpenAPI files (../shared/reference/openapi), checked by tests/openapi.py.
+BigCommerce's own OpenAPI files (trimmed copies in flows/bigcommerce/openapi), checked by tests/openapi.py.
 
 Where a file and the live API disagree, the reference (bigcommerce-headless-checkout.md) decides:
 - errors a file lists with no body (GET /carts/{id} 404) or does not list (401 on the API host,
