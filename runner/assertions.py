@@ -76,7 +76,7 @@ def _matches(actual: Any, expected: Any) -> bool | str:
         return f"`matches` needs text, got {type_name(actual)}"
     try:
         return re.search(str(expected), str(actual)) is not None
-    except re.error as err:
+    except (re.error, OverflowError, RecursionError) as err:
         return f"invalid regular expression: {err}"
 
 

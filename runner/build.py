@@ -240,25 +240,39 @@ class FlowBuilder(CheckBuilder):
 
 def read_rows(file: FsPath, name: str) -> list[dict[str, Any]] | str:
     """A matrix file's rows, or what is wrong with it. CSV cells are typed like --var values."""
-    from runner.scalars import parse_scalar
-    from runner.source import SourceFile
-    from runner.yaml_source import parse_yaml
+    from runner.files import UnreadableFileError, read_data_file, read_text
 
-    try:
-        text = file.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        return f"cannot read the matrix file `{name}`: {getattr(err, 'strerror', None) or err}"
     rows: Any
-    if file.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        rows = [{k.strip(): parse_scalar(v.strip()) for k, v in row.items() if k} for row in reader]
-    else:
-        doc, problems = parse_yaml(SourceFile(str(file), text))
-        if problems:
-            return f"the matrix file `{name}` does not parse: {problems[0].message}"
-        rows = doc.data if isinstance(doc.data, list) and all(isinstance(r, dict) for r in doc.data) else None
+    try:
+        if file.suffix.lower() == ".csv":
+            rows = _csv_rows(read_text(file, encoding="utf-8-sig"))  # -sig: a BOM is not part of a name
+        else:
+            data = read_data_file(file)
+            rows = data if isinstance(data, list) and all(isinstance(r, dict) for r in data) else None
+    except UnreadableFileError as err:
+        return f"cannot read the matrix file `{name}`: {err}"
+    except ValueError as err:
+        return f"the matrix file `{name}` does not parse: {err}"
     if not rows:
         return f"the matrix file `{name}` holds no rows"
     if bad := [str(k) for k in rows[0] if not str(k).isidentifier()]:
         return f"the matrix file `{name}` has column names that are not names: {', '.join(bad)}"
     return list(rows)
+
+
+def _csv_rows(text: str) -> list[dict[str, Any]]:
+    """Rows of a CSV text with a header line; a row of another width is a ValueError."""
+    from runner.scalars import parse_scalar
+
+    reader = csv.reader(io.StringIO(text))
+    try:
+        lines = [line for line in reader if line]
+    except csv.Error as err:  # a cell over csv's field limit (128 KiB), a stray quote...
+        raise ValueError(f"line {reader.line_num}: {err}") from None
+    if not lines:
+        return []
+    header = [h.strip() for h in lines[0]]
+    for number, line in enumerate(lines[1:], start=2):
+        if len(line) != len(header):
+            raise ValueError(f"row {number} has {len(line)} cells, the header {len(header)}")
+    return [{k: parse_scalar(v.strip()) for k, v in zip(header, line, strict=True) if k} for line in lines[1:]]

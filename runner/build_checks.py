@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path as FsPath
 from typing import Any
-
-import yaml
+from urllib.parse import unquote
 
 from runner import model as m
 from runner.build_values import ValueBuilder, mapping_of
+from runner.files import UnreadableFileError, read_data_file
+from runner.limits import MAX_YAML_DEPTH, deeper_than
 from runner.source import Span
 from runner.templates import is_template
 from runner.yaml_source import Path
@@ -85,7 +85,7 @@ class CheckBuilder(ValueBuilder):
     def regex(self, pattern: str, path: Path) -> None:
         try:
             re.compile(pattern)
-        except re.error as err:
+        except (re.error, OverflowError, RecursionError) as err:
             self.problem(
                 self.doc.span(path),
                 f"invalid regular expression `{pattern}`: {err}",
@@ -100,17 +100,16 @@ class CheckBuilder(ValueBuilder):
             return None
         file = FsPath(self.doc.source.path).parent / value
         try:
-            text = file.read_text("utf-8")
-            loaded = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-        except OSError as err:
+            loaded = read_data_file(file)
+        except UnreadableFileError as err:
             self.problem(
                 span,
-                f"cannot read the JSON Schema file `{value}`: {err.strerror}",
+                f"cannot read the JSON Schema file `{value}`: {err}",
                 f"the path is relative to the flow file: {file}",
             )
             return None
-        except (ValueError, yaml.YAMLError) as err:
-            self.problem(span, f"the JSON Schema file `{value}` does not parse: {str(err).splitlines()[0]}")
+        except ValueError as err:
+            self.problem(span, f"the JSON Schema file `{value}` does not parse: {err}")
             return None
         if not isinstance(loaded, dict):
             self.problem(span, f"the JSON Schema file `{value}` does not hold a mapping")
@@ -120,10 +119,20 @@ class CheckBuilder(ValueBuilder):
     def checked_schema(self, schema: dict[str, Any], origin: str, span: Span) -> m.SchemaExpectation | None:
         from jsonschema import SchemaError, validators  # only flows that use `schema` pay for it
 
+        if deeper_than(schema, MAX_YAML_DEPTH):
+            self.problem(span, f"the JSON Schema ({origin}) nests deeper than {MAX_YAML_DEPTH} levels")
+            return None
         try:
             validators.validator_for(schema).check_schema(schema)
         except SchemaError as err:
             self.problem(span, f"not a valid JSON Schema ({origin}): {err.message}")
+            return None
+        for ref in unresolved_refs(schema):
+            self.problem(
+                span,
+                f"the JSON Schema ({origin}) has a `$ref` that leads nowhere: {ref}",
+                "a $ref points inside the same schema, such as #/$defs/item",
+            )
             return None
         return m.SchemaExpectation(schema, origin, span)
 
@@ -160,3 +169,44 @@ class CheckBuilder(ValueBuilder):
             header=header if isinstance(header, str) else None,
             value=self.value(spec["value"], (*path, "value")) if "value" in spec else None,
         )
+
+
+def unresolved_refs(schema: dict[str, Any]) -> list[str]:
+    """Every `$ref` of `schema` that does not point at a part of it (`#`, `#/a/b`, `#anchor`).
+
+    Checked at load, because jsonschema finds out only while validating a response, and other
+    documents are never fetched: a schema file is self-contained.
+    """
+    refs: list[str] = []
+    anchors: set[str] = set()
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                refs.append(node["$ref"])
+            for key in ("$anchor", "$dynamicAnchor"):
+                if isinstance(node.get(key), str):
+                    anchors.add(node[key])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return [ref for ref in refs if not _resolves(schema, ref, anchors)]
+
+
+def _resolves(schema: dict[str, Any], ref: str, anchors: set[str]) -> bool:
+    if not ref.startswith("#"):
+        return False
+    fragment = unquote(ref[1:])
+    if fragment and not fragment.startswith("/"):
+        return fragment in anchors
+    node: Any = schema
+    for escaped in fragment.split("/")[1:]:
+        part = escaped.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True

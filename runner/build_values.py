@@ -36,7 +36,7 @@ class ValueBuilder:
         try:
             return compile_template(text, self.doc.span(path))
         except TemplateCompileError as err:
-            self.problem(err.span, str(err), "check the braces: {{ expression }} and {% tag %}")
+            self.problem(err.span, str(err), err.hint)
             return text
 
     def value(self, value: Any, path: Path) -> Any:
@@ -71,7 +71,7 @@ class ValueBuilder:
             span = self.doc.key_span(path) if at_key else self.doc.span(path)
             self.problem(
                 span,
-                f"invalid JSONPath `{text}`: {err}",
+                f"invalid JSONPath `{text if len(text) <= 80 else text[:77] + '...'}`: {err}",
                 "JSONPaths look like $.data.id, $.data.items[0].id or $.data[?(@.type == 'card')].id",
             )
             return None

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from runner.errors import UsageError
+from runner.files import UnreadableFileError, read_text
 
 _LINE = re.compile(r"^\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(?P<value>.*?)\s*$")
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
@@ -27,10 +28,9 @@ def _unquote(raw: str) -> str:
 def read_env_file(path: str) -> dict[str, str]:
     """The variables set by the dotenv file at `path`; a bad line is a usage error."""
     try:
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-        raise UsageError(f"--env-file {path}: cannot read it: {reason}") from None
+        text = read_text(Path(path))
+    except UnreadableFileError as err:
+        raise UsageError(f"--env-file {path}: cannot read it: {err}") from None
     values: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):

@@ -73,6 +73,8 @@ def _url(request: Request, defaults: HttpDefaults, scope: dict[str, Any]) -> htt
         url = httpx.URL(text)
     except httpx.InvalidURL as err:
         raise ExchangeError(f"the url `{text}` is not valid: {err}") from None
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ExchangeError(f"the url `{text}` has the port {url.port}; a port is 1 to 65535")
     own = _pairs(_render(request.params, scope))
     inherited = [p for p in _pairs(_render(defaults.params, scope)) if p[0] not in {k for k, _ in own}]
     # Merged here: httpx's own `params=` would replace a query written in the url instead.
@@ -108,6 +110,10 @@ async def send(client: httpx.AsyncClient, request: httpx.Request) -> ReceivedRes
     except httpx.ConnectError as err:
         raise ExchangeError(f"cannot connect to {_origin(request)}: {_reason(err)}") from None
     except httpx.HTTPError as err:
+        raise ExchangeError(f"the request to {_origin(request)} failed: {_reason(err)}") from None
+    except (OSError, ValueError, ExceptionGroup) as err:
+        # Raised below httpx's own error mapping (an address the resolver refuses, a socket option
+        # out of range): still a failed request, not a crash.
         raise ExchangeError(f"the request to {_origin(request)} failed: {_reason(err)}") from None
     elapsed_ms = (time.perf_counter() - started) * 1000
     return _received(response, body, elapsed_ms)

@@ -13,6 +13,8 @@ from jsonpath_ng import Child, JSONPath
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext.parser import parse as _parse
 
+from runner.limits import MAX_JSONPATH_SEGMENTS
+
 _cache: dict[str, JSONPath] = {}
 
 
@@ -59,7 +61,23 @@ def compile_jsonpath(text: str) -> JsonPath:
             expr = _parse(text)
         except (JsonPathLexerError, JsonPathParserError) as err:
             raise JsonPathSyntaxError(str(err).splitlines()[0]) from None
+        except RecursionError:
+            raise JsonPathSyntaxError(f"it nests more than {MAX_JSONPATH_SEGMENTS} levels deep") from None
         except Exception as err:  # jsonpath-ng raises bare Exceptions for some syntax errors
             raise JsonPathSyntaxError(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+        if _depth(expr) > MAX_JSONPATH_SEGMENTS:
+            # jsonpath-ng finds matches recursively, a few frames per segment.
+            raise JsonPathSyntaxError(f"it has more than {MAX_JSONPATH_SEGMENTS} segments")
         _cache[text] = expr
     return JsonPath(text, expr)
+
+
+def _depth(expr: Any) -> int:
+    """How deeply the parsed path's nodes nest (a `Child` per `.segment`), counted iteratively."""
+    deepest = 0
+    stack = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((getattr(node, side), depth + 1) for side in ("left", "right") if hasattr(node, side))
+    return deepest

@@ -13,8 +13,10 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from runner import files as fs
 from runner.build import FlowBuilder
 from runner.errors import LoadError
+from runner.limits import MAX_USE_DEPTH
 from runner.model import Check, Flow, Step
 from runner.schema_check import check_flow_document, flow_schema
 from runner.source import Problem, SourceFile, Span, did_you_mean
@@ -32,15 +34,25 @@ def find_flow_files(paths: Sequence[str]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for name in paths:
         path = Path(name)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in FLOW_SUFFIXES and _looks_like_flow(p)))
-        elif path.is_file():
+        found = fs.kind(path)
+        if found == "folder":
+            candidates = (p for p in path.rglob("*") if p.suffix in FLOW_SUFFIXES and fs.kind(p) == "file")
+            files.extend(sorted(p for p in candidates if _looks_like_flow(p)))
+        elif found == "file":
             files.append(path)
         else:
-            problems.append(
-                Problem(None, f"{name}: no such file or folder", "check the path; it is relative to the current folder")
-            )
+            why = fs.why_not_a_file(path)
+            if why == "no such file":
+                why = "no such file or folder"
+            hint = "check the path; it is relative to the current folder"
+            problems.append(Problem(None, f"{_shown(name)}: {why}", hint))
     return files, problems
+
+
+def _shown(name: str) -> str:
+    """A path as it can be printed: NULs visible, a very long one shortened."""
+    text = name.replace("\0", "\\0")
+    return text if len(text) <= 120 else f"{text[:100]}...({len(text):,} characters)"
 
 
 def _looks_like_flow(path: Path) -> bool:
@@ -83,10 +95,9 @@ class FlowLoader:
 
     def _load(self, path: Path) -> tuple[Flow | None, list[Problem]]:
         try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            reason = err.strerror if isinstance(err, OSError) else "it is not UTF-8 text"
-            return None, [Problem(None, f"{path}: cannot read the flow file: {reason}")]
+            text = fs.read_text(path)
+        except fs.UnreadableFileError as err:
+            return None, [Problem(None, f"{_shown(str(path))}: cannot read the flow file: {err}")]
         doc, problems = parse_yaml(SourceFile(str(path), text))
         if problems:
             return None, problems
@@ -105,6 +116,22 @@ class FlowLoader:
         """Resolve `use: name` in `caller`; a missing file or a cycle is a problem at the step."""
         # Shown as the user would write it from here (flows/lib/x.yaml); compared resolved.
         target = Path(os.path.normpath(caller.parent / name))
+        why = fs.why_not_a_file(target)
+        if why:
+            if why == "no such file":
+                why = f"no such flow file ({_shown(str(target))})"
+            hint = "the path is relative to the file that uses it"
+            problems.append(Problem(span, f"`use: {_shown(name)}`: {why}", hint))
+            return None
+        if len(self.loading) >= MAX_USE_DEPTH:
+            problems.append(
+                Problem(
+                    span,
+                    f"`use` goes more than {MAX_USE_DEPTH} flows deep here",
+                    "a chain of flows using flows this long is a mistake; use the steps directly",
+                )
+            )
+            return None
         if target.resolve() in self.loading:
             chain = [*self.loading[self.loading.index(target.resolve()) :], target]
             problems.append(
@@ -112,15 +139,6 @@ class FlowLoader:
                     span,
                     f"`use` makes a cycle: {' → '.join(p.name for p in chain)}",
                     "a flow cannot use itself, directly or through others",
-                )
-            )
-            return None
-        if not target.is_file():
-            problems.append(
-                Problem(
-                    span,
-                    f"`use: {name}`: no such flow file ({target})",
-                    "the path is relative to the file that uses it",
                 )
             )
             return None
@@ -162,7 +180,7 @@ def load_flows(paths: Sequence[str], *, extra_names: Iterable[str] = (), runnabl
 
 def _sub_flows_named(flows: list[Flow], paths: Sequence[str]) -> list[Problem]:
     """A sub-flow named on the command line cannot run by itself: say what it needs."""
-    named = {Path(p).resolve() for p in paths if Path(p).is_file()}
+    named = {Path(p).resolve() for p in paths if fs.kind(Path(p)) == "file"}
     hint = "run a flow that uses it (`use:` with `with:`), or give its inputs defaults"
     problems = []
     for flow in flows:

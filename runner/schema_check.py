@@ -9,6 +9,7 @@ say, in the user's words, which key is wrong, what was expected, and what was pr
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import cache
 from importlib import resources
@@ -165,6 +166,9 @@ class _Checker:
             self.check_bounds(value, schema, path)
 
     def check_bounds(self, value: float, schema: Schema, path: Path) -> None:
+        if not math.isfinite(value):  # YAML's .nan and .inf: no bound can hold them
+            self.fail(path, f"{_label(path)}: expected a finite number, got {value}", "write a number such as 10")
+            return
         if "minimum" in schema and value < schema["minimum"]:
             self.fail(path, f"{_label(path)}: {value} is below the minimum {schema['minimum']}")
         if "maximum" in schema and value > schema["maximum"]:

@@ -23,6 +23,7 @@ from runner.scope import MissingSecretError, RunScope, VarError, response_view
 from runner.templates import Template, TemplateRenderError, Tree, condition_text, templates_in
 
 RENDER_ERRORS = (TemplateRenderError, MissingSecretError)
+MAX_RETRY_DELAY = 3600.0  # backoff grows the wait up to an hour, never to infinity
 # The wait between attempts; a name of this module so tests can observe the delays.
 sleep = asyncio.sleep
 
@@ -88,7 +89,7 @@ class StepRunner:
             if done or attempt == retry.attempts:
                 break
             await sleep(delay)
-            delay *= retry.backoff
+            delay = min(delay * retry.backoff, MAX_RETRY_DELAY)
         if retry.until is not None and not done and result.response is not None:
             why = f"did not hold after {attempt} attempt{'s' if attempt != 1 else ''}"
             until = AssertionResult(

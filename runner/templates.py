@@ -21,16 +21,21 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
+from runner.limits import MAX_TEMPLATE_CHARS
 from runner.source import Span
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
 
 
+_SYNTAX_HINT = "check the braces: {{ expression }} and {% tag %}"
+
+
 class TemplateCompileError(Exception):
     """A template does not parse; `span` points into the flow file."""
 
-    def __init__(self, span: Span, message: str) -> None:
+    def __init__(self, span: Span, message: str, hint: str = _SYNTAX_HINT) -> None:
         self.span = span
+        self.hint = hint
         super().__init__(message)
 
 
@@ -57,7 +62,10 @@ class _FlowEnvironment(SandboxedEnvironment):
 @cache
 def environment() -> SandboxedEnvironment:
     """The one sandboxed, strict environment every flow template is compiled in."""
-    return _FlowEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    # Not `optimized`: Jinja's optimizer folds constant expressions at compile time, outside the
+    # sandbox's checks (`'a' | center(10**9)` would run during `validate`), and folds
+    # `'nan' | float` into code that names an undefined `nan`.
+    return _FlowEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, optimized=False)
 
 
 def condition_text(template: Template) -> str:
@@ -99,6 +107,12 @@ class Template:
 def compile_template(source: str, span: Span) -> Template:
     """Compile `source` once; a syntax error is raised with its line in the flow file."""
     env = environment()
+    if len(source) > MAX_TEMPLATE_CHARS:
+        raise TemplateCompileError(
+            span,
+            f"the template is {len(source):,} characters long; the limit is {MAX_TEMPLATE_CHARS:,}",
+            "build it from smaller templates in `vars`",
+        )
     try:
         names = frozenset(meta.find_undeclared_variables(env.parse(source)))
         single = _SINGLE_EXPRESSION.match(source)
@@ -109,6 +123,11 @@ def compile_template(source: str, span: Span) -> Template:
     except TemplateSyntaxError as err:
         where = span.shifted((err.lineno or 1) - 1)
         raise TemplateCompileError(where, f"template syntax error: {err.message}") from None
+    except (RecursionError, MemoryError):
+        # Jinja's parser and Python's compiler recurse per level of nesting: 2,000 parentheses
+        # or a sum of 5,000 terms exhaust the stack. Nothing real comes near.
+        hint = "split it: compute parts in `vars` and combine them"
+        raise TemplateCompileError(span, "the template nests too deeply to compile", hint) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,9 @@
 Only YAML's core types are accepted: a Python tag (`!!python/object`) or any other unknown tag is
 an error, not code to run. Aliases are expanded, but the total number of nodes a document may
 expand to is bounded, so a "billion laughs" file fails fast instead of eating the memory.
-Duplicate keys in a mapping are an error (PyYAML would silently keep the last one).
+Duplicate keys in a mapping are an error (PyYAML would silently keep the last one). Nesting is
+bounded too (`MAX_YAML_DEPTH`), so a file of a thousand `[` or an alias that contains itself is a
+located problem, not a crash of the parser.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from typing import Any
 
 import yaml
 
+from runner.limits import MAX_YAML_DEPTH, MAX_YAML_VALUES
 from runner.source import Problem, SourceFile, Span
 
 Path = tuple[str | int, ...]
 
-MAX_NODES = 100_000
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null")}
 # Timestamps and binary are valid YAML but mean nothing in a flow: keep their text.
@@ -26,7 +28,23 @@ _TEXT_TAGS = {f"{_CORE}timestamp", f"{_CORE}binary"}
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose composer we drive node by node."""
+    """SafeLoader whose composer we drive node by node, and which refuses to nest without end."""
+
+    def __init__(self, source: SourceFile) -> None:
+        super().__init__(source.text)
+        self.source = source
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        # PyYAML composes recursively, a few frames a level: bound it before Python's stack does.
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _TooDeepError(Span(self.source, mark.line + 1, mark.column + 1))
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 # YAML 1.2 booleans: only true/false. YAML 1.1's yes/no/on/off would turn a country code `NO`
@@ -37,6 +55,12 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+# YAML 1.2 floats: `1e3` is a number, as in JSON (YAML 1.1 wants a dot, `1.0e3`).
+_Loader.add_implicit_resolver(
+    f"{_CORE}float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "backspace", 0x0C: "form feed", 0x1B: "ESC", 0x7F: "DEL"}
 
 
 @dataclass(slots=True)
@@ -65,6 +89,8 @@ class _Converter:
         self.loader = loader
         self.count = 0
         self.problems: list[Problem] = []
+        self.visited: set[int] = set()
+        self.seen_twice: set[int] = set()
 
     def span(self, node: yaml.Node) -> Span:
         mark = node.start_mark
@@ -72,9 +98,15 @@ class _Converter:
 
     def convert(self, node: yaml.Node, path: Path) -> Any:
         self.count += 1
-        if self.count > MAX_NODES:
+        if self.count > MAX_YAML_VALUES:
             # Point at the entry whose expansion crossed the bound, not deep inside an anchor.
-            raise _TooLargeError(self.doc.key_span(path[:1]) if path else self.span(node))
+            raise _TooLargeError(self.doc.key_span(path[:1]) if path else self.span(node), bool(self.seen_twice))
+        if len(path) > MAX_YAML_DEPTH:
+            raise _TooDeepError(self.doc.key_span(path[:1]) if path else self.span(node))
+        if isinstance(node, yaml.CollectionNode):
+            if id(node) in self.visited:
+                self.seen_twice.add(id(node))  # an alias: the same node met again
+            self.visited.add(id(node))
         self.doc.values[path] = self.span(node)
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path)
@@ -122,7 +154,38 @@ class _Converter:
         if node.tag not in _SCALAR_TAGS:
             self.check_tag(node, f"{_CORE}str")
             return str(node.value)
-        return self.loader.construct_object(node, deep=True)
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (ValueError, KeyError, yaml.constructor.ConstructorError):
+            return self.bad_scalar(node)
+        if isinstance(value, str) and not value.isascii():
+            self.check_characters(node, value)
+        return value
+
+    def bad_scalar(self, node: yaml.Node) -> Any:
+        """A value its tag cannot hold (`!!int one`), or an integer too long to be one."""
+        kind = node.tag.removeprefix(_CORE)
+        text = str(node.value)
+        if kind == "int" and text.lstrip("+-").isdigit():
+            message = f"an integer of {len(text):,} digits is too long (at most 4,300)"
+            hint = "quote it to keep it as text"
+        else:
+            message = f"`{text[:40]}` is not a valid {kind}"
+            hint = f"remove the `!!{kind}` tag, or write a {kind}"
+        self.problems.append(Problem(self.span(node), message, hint))
+        return text
+
+    def check_characters(self, node: yaml.Node, value: str) -> None:
+        """A `"\\ud800"` escape makes a lone surrogate: not a character any output can print."""
+        bad = next((ch for ch in value if 0xD800 <= ord(ch) <= 0xDFFF), None)
+        if bad is not None:
+            self.problems.append(
+                Problem(
+                    self.span(node),
+                    f"the value holds a lone surrogate (U+{ord(bad):04X}), which is not a character",
+                    "write the character itself, or a pair of \\u escapes that make one",
+                )
+            )
 
     def check_tag(self, node: yaml.Node, expected: str) -> None:
         if node.tag != expected:
@@ -136,14 +199,40 @@ class _Converter:
 
 
 class _TooLargeError(Exception):
+    def __init__(self, span: Span, aliases: bool) -> None:
+        self.span = span
+        self.aliases = aliases
+
+
+class _TooDeepError(Exception):
     def __init__(self, span: Span) -> None:
         self.span = span
+
+
+def _control_character(source: SourceFile) -> Problem | None:
+    """A control character (NUL, BEL, ESC, DEL...) written as itself, which YAML forbids."""
+    found = _CONTROL.search(source.text)
+    if found is None:
+        return None
+    before = source.text[: found.start()]
+    line = before.count("\n") + 1
+    column = found.start() - (before.rfind("\n") + 1) + 1
+    code = ord(found.group())
+    name = _CONTROL_NAMES.get(code, "a control character")
+    return Problem(
+        Span(source, line, column),
+        f"the file holds a control character (U+{code:04X}, {name}) that YAML does not allow",
+        'remove it; if the value needs it, write it as an escape in double quotes, such as "\\u001b"',
+    )
 
 
 def parse_yaml(source: SourceFile) -> tuple[Document, list[Problem]]:
     """Parse `source` into a `Document`; YAML errors come back as problems, never raised."""
     doc = Document(source, None)
-    loader = _Loader(source.text)
+    control = _control_character(source)
+    if control is not None:
+        return doc, [control]
+    loader = _Loader(source)
     try:
         root = loader.get_single_node()
         if root is None:
@@ -152,13 +241,15 @@ def parse_yaml(source: SourceFile) -> tuple[Document, list[Problem]]:
         doc.data = converter.convert(root, ())
         return doc, converter.problems
     except _TooLargeError as err:
-        return doc, [
-            Problem(
-                err.span,
-                f"the document expands to more than {MAX_NODES:,} nodes",
-                "this looks like an alias bomb; write the data out without deep `*alias` nesting",
-            )
-        ]
+        if err.aliases:
+            hint = "this looks like an alias bomb; write the data out without deep `*alias` nesting"
+            return doc, [Problem(err.span, f"the document expands to more than {MAX_YAML_VALUES:,} values", hint)]
+        hint = "split it into several flows (`use:`), or move data into a matrix or schema file"
+        return doc, [Problem(err.span, f"the document holds more than {MAX_YAML_VALUES:,} values", hint)]
+    except (_TooDeepError, RecursionError) as err:
+        deep = err.span if isinstance(err, _TooDeepError) else Span(source, 1, 1)
+        hint = "flatten the data; an alias that contains itself (&a {b: *a}) nests without end"
+        return doc, [Problem(deep, f"the document nests deeper than {MAX_YAML_DEPTH} levels", hint)]
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         span = Span(source, mark.line + 1, mark.column + 1) if mark else None
