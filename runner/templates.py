@@ -18,15 +18,19 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, meta
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
+from runner import template_guard as guard
 from runner.limits import MAX_TEMPLATE_CHARS
 from runner.source import Span
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
 
 
+_LOOP_FILTER = "apiflow_loop_budget"
 _SYNTAX_HINT = "check the braces: {{ expression }} and {% tag %}"
 
 
@@ -51,7 +55,37 @@ class EnvironmentVariables(dict[str, str]):
     """`env` in templates: a missing variable says so by name, not "dict has no attribute"."""
 
 
-class _FlowEnvironment(SandboxedEnvironment):
+class _GuardedCodeGenerator(CodeGenerator):
+    """Compiles every `~` through the size check of `template_guard`."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:  # noqa: N802 (Jinja's name)
+        self.write("environment.checked(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
+class _FlowEnvironment(ImmutableSandboxedEnvironment):
+    """Sandboxed, immutable (no `list.append` in a template), and on a budget (template_guard)."""
+
+    code_generator_class = _GuardedCodeGenerator
+    intercepted_binops = frozenset({"**", "*", "+", "%"})
+    checked = staticmethod(guard.checked)
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.filters = {name: guard.guard_filter(name, f) for name, f in self.filters.items()}
+        self.filters[_LOOP_FILTER] = guard.loop
+        del self.globals["lipsum"]  # lipsum(10**6): a generator of text, of no use in a flow
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        guard.check_binop(operator, left, right)
+        return guard.checked(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        builds_text = guard.check_call(__obj, args, kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        return guard.checked(result) if builds_text else result
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, EnvironmentVariables) and attribute not in obj:
             hint = f"the environment variable {attribute} is not set (export it, or give it in --env-file)"
@@ -91,15 +125,20 @@ class Template:
 
     def render(self, scope: Mapping[str, Any]) -> Any:
         """The value of the template in `scope`: native for `{{ expr }}`, else text."""
+        guard.start_render()
         try:
             if self.native:
                 value = self._render(**scope)
                 if isinstance(value, Undefined):
                     str(value)  # StrictUndefined raises with Jinja's own message
                 return value
-            return self._render.render(scope)
+            return guard.output(self._render.generate(scope))
         except TemplateError as err:
             raise TemplateRenderError(self, err.message or str(err)) from None
+        except RecursionError:
+            raise TemplateRenderError(self, "the template recursed too deeply (a macro that calls itself?)") from None
+        except MemoryError:
+            raise TemplateRenderError(self, "the template ran out of memory") from None
         except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as err:
             raise TemplateRenderError(self, f"{type(err).__name__}: {err}") from None
 
@@ -114,12 +153,15 @@ def compile_template(source: str, span: Span) -> Template:
             "build it from smaller templates in `vars`",
         )
     try:
-        names = frozenset(meta.find_undeclared_variables(env.parse(source)))
+        parsed = env.parse(source)
+        names = frozenset(meta.find_undeclared_variables(parsed))
         single = _SINGLE_EXPRESSION.match(source)
         if single and "{{" not in single["expr"] and "}}" not in single["expr"]:
             expr = env.compile_expression(single["expr"].strip(), undefined_to_none=False)
             return Template(source, span, names, expr, native=True)
-        return Template(source, span, names, env.from_string(source), native=False)
+        for loop in parsed.find_all(nodes.For):  # each iteration goes through the loop budget
+            loop.iter = nodes.Filter(loop.iter, _LOOP_FILTER, [], [], None, None, lineno=loop.lineno)
+        return Template(source, span, names, env.from_string(parsed), native=False)
     except TemplateSyntaxError as err:
         where = span.shifted((err.lineno or 1) - 1)
         raise TemplateCompileError(where, f"template syntax error: {err.message}") from None
