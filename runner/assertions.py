@@ -211,8 +211,12 @@ def check_response(expect: Expect, response: ReceivedResponse, render: Render) -
 
 def _json_path(item: Any, response: ReceivedResponse, render: Render) -> list[AssertionResult]:
     if not response.is_json:
-        why = f"the response body is not JSON ({_excerpt(response.text)})"
-        return [AssertionResult(item.path.text, c.op, c.expected, MISSING, False, c.span, why) for c in item.checks]
+        why = f"the response body is not JSON ({_describe_body(response)})"
+        shown = [_shown_expected(c.expected, render) for c in item.checks]
+        return [
+            AssertionResult(item.path.text, c.op, e, MISSING, False, c.span, why)
+            for c, e in zip(item.checks, shown, strict=True)
+        ]
     matches = item.path.find(response.json)
     actual = matches[0] if matches else MISSING
     why = "" if matches else f"no match; {item.path.explain_miss(response.json)}"
@@ -251,6 +255,17 @@ def _that(condition: Template, render: Render) -> AssertionResult:
     return AssertionResult(subject, "true", True, value, bool(value), condition.span)
 
 
-def _excerpt(text: str, limit: int = 60) -> str:
-    flat = " ".join(text.split())
-    return repr(flat if len(flat) <= limit else flat[: limit - 3] + "...") if flat else "an empty body"
+def _shown_expected(expected: Any, render: Render) -> Any:
+    """The expected value as the check would have used it (a template rendered, if it can be)."""
+    try:
+        return render(expected)
+    except TemplateRenderError:
+        return expected.source if isinstance(expected, Template) else expected
+
+
+def _describe_body(response: ReceivedResponse) -> str:
+    """What the body is, without quoting it: the failure block shows it, redacted, already."""
+    if not response.body:
+        return "an empty body"
+    kind = next((v for k, v in response.headers if k.lower() == "content-type"), "no Content-Type")
+    return f"{kind}, {len(response.body):,} bytes"

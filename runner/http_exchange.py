@@ -55,8 +55,7 @@ def build_request(
     url = _url(request, defaults, scope)
     headers = {k.lower(): (k, v) for k, v in _pairs(_render(defaults.headers, scope))}
     headers.update({k.lower(): (k, v) for k, v in _pairs(_render(request.headers, scope))})
-    for name, value in headers.values():
-        redactor.learn_header(name, value)
+    redactor.learn_headers(headers.values())
     timeout = request.timeout or defaults.timeout
     body = _body(request, scope, redactor)
     try:

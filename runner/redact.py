@@ -1,33 +1,77 @@
 """Keeps secrets out of everything apiflow prints or writes.
 
-A `Redactor` learns secret values as a run meets them: `secret()` results, the values of
-credential headers, captures whose name says they are a token, and sensitive fields of JSON
-bodies (CVVs, passwords). Each reporter passes every string through `redact()`, which replaces
-each known value wherever it reappears (in a URL, a body, an error message) and also any card
-number (13 to 19 digits that pass the Luhn check), known or not.
+Two ways, both applied by `redact()` to every string any reporter shows:
+
+- **By name, where it stands.** A value under a sensitive name is masked wherever that name
+  appears with it: a JSON field (`"cvv": "123"`), a form or query pair (`password=...`), a
+  credential header (`Authorization`, `Cookie`, `X-Auth-Token`...), a variable or matrix column
+  (`card_number`). Short values such as a CVV are masked this way only, so a `123` elsewhere in
+  a report stays.
+- **By value, wherever it reappears.** Values known to be secret are replaced in any text, in
+  each of the forms they take on the way out: as written, URL-encoded (query strings), JSON-escaped
+  (bodies) and Python-quoted (error messages). Declared secrets are learnt at once (`secret()`,
+  captures named like tokens); values met in the exchanges themselves (credential headers,
+  cookies, sensitive JSON fields) are learnt by the executor as it sends and receives, before any
+  output is drawn, and only when they look like a secret: 8 characters or more, and not a plain
+  word (a cookie valued `http` would otherwise blank out every URL).
+- Card numbers (13 to 19 digits that pass the Luhn check) are masked always, known or not.
+
+Masking happens before any text is cut or collapsed, so an excerpt never shows part of a secret.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 MASK = "[REDACTED]"
 SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "x-auth-token", "x-api-key", "cookie", "set-cookie"}
 )
 _SENSITIVE_WORDS = ("token", "secret", "password", "passwd", "api_key", "apikey")
+_SENSITIVE_ENDINGS = ("token", "secret", "password", "passwd", "api_key", "apikey")
 _SENSITIVE_FIELDS = frozenset({"verification_value", "cvv", "cvc", "cvv2", "security_code", "card_number"})
 _CARD = re.compile(r"(?<!\d)(?<!\d\.)(?:\d[ -]?){12,18}\d(?!\d)(?!\.\d)")  # not inside a decimal
-# Shorter values (a 1, a "no") would blank out ordinary text; 3 keeps a CVV covered.
-_MIN_LENGTH = 3
+# A JSON member whose value is a string or a number, and a `name=value` pair of a form or query.
+_JSON_MEMBER = re.compile(r'"(?P<key>[^"\\]{1,100})"\s*:\s*(?P<value>"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*)')
+_PAIR = re.compile(r"(?:(?<=[?&])|^)(?P<key>[A-Za-z0-9_.\-]{1,100})=(?P<value>[^&\s#]+)", re.MULTILINE)
+# Declared secrets shorter than this would blank out ordinary text; 3 keeps a short PIN covered.
+_MIN_DECLARED = 3
+_MIN_LEARNED = 8
 
 
 def is_secret_name(name: str) -> bool:
     """Whether a capture or field named `name` holds a secret: *token*, *secret*, pat, pat_*."""
     lower = name.lower()
     return any(w in lower for w in _SENSITIVE_WORDS) or lower == "pat" or lower.startswith("pat_")
+
+
+def is_sensitive_name(name: str) -> bool:
+    """A field whose value is masked where it stands: `password`, `access_token`, `apiKey`,
+    `pat_id`, a card field (`cvv`, `card_number`). By the end of the name, so that
+    `token_type` or `secret_data` are shown."""
+    lower = name.lower()
+    return (
+        lower.endswith(_SENSITIVE_ENDINGS) or lower == "pat" or lower.startswith("pat_") or lower in _SENSITIVE_FIELDS
+    )
+
+
+def looks_secret(text: str) -> bool:
+    """Whether a value met in an exchange is worth hiding everywhere: long, and not a plain word."""
+    return len(text) >= _MIN_LEARNED and not (text.isalpha() and len(text) < 20)
+
+
+def encoded_forms(text: str) -> set[str]:
+    """`text` as it can appear in output: written, URL-encoded, JSON-escaped, Python-quoted."""
+    forms = {text, quote(text, safe=""), quote_plus(text, safe=""), quote(text, safe="/:@")}
+    forms.add(json.dumps(text)[1:-1])
+    forms.add(json.dumps(text, ensure_ascii=False)[1:-1])
+    forms.add(repr(text)[1:-1])
+    forms.add(text.replace("\\", "\\\\").replace("'", "\\'"))
+    return forms
 
 
 def _placeholder(index: int) -> str:
@@ -43,6 +87,24 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _mask_by_name(text: str, by: Callable[[str], str]) -> str:
+    """Values of sensitive JSON fields and form/query pairs, masked where they stand."""
+
+    def member(match: re.Match[str]) -> str:
+        key, value = match["key"], match["value"]
+        if not is_sensitive_name(key):
+            return match.group()
+        masked = f'"{by(key)}"' if value.startswith('"') else by(key)
+        return match.group()[: match.start("value") - match.start()] + masked
+
+    def pair(match: re.Match[str]) -> str:
+        return f"{match['key']}={by(match['key'])}" if is_sensitive_name(match["key"]) else match.group()
+
+    if '"' in text:
+        text = _JSON_MEMBER.sub(member, text)
+    return _PAIR.sub(pair, text) if "=" in text else text
+
+
 class Redactor:
     """The secret values met so far, each with a name, and the functions that hide them.
 
@@ -51,34 +113,39 @@ class Redactor:
     """
 
     def __init__(self, values: Iterable[str] = ()) -> None:
-        self._names: dict[str, str] = {}  # secret value -> its name
+        self._names: dict[str, str] = {}  # secret value, in each of its forms -> its name
         self._longest_first: list[str] | None = None
         for value in values:
             self.add(value)
 
-    def add(self, value: Any, name: str = "SECRET", *, rename: bool = False) -> None:
-        """Treat `value` (a string or number) as a secret from now on.
+    def add(self, value: Any, name: str = "SECRET", *, rename: bool = False, learned: bool = False) -> None:
+        """Treat `value` (a string or number) as a secret from now on, in every encoded form.
 
         The first name sticks, unless `rename`: a capture's name, chosen by the user, wins.
+        A `learned` value (met in an exchange, not declared) counts only if it `looks_secret`.
         """
         if isinstance(value, (dict, list)):
             for item in value.values() if isinstance(value, dict) else value:
-                self.add(item, name, rename=rename)
+                self.add(item, name, rename=rename, learned=learned)
             return
         if value is None or isinstance(value, bool):
             return
         text = str(value)
-        if len(text) >= _MIN_LENGTH and (rename or text not in self._names):
-            self._names[text] = re.sub(r"\W", "_", name).upper()
-            self._longest_first = None
+        if len(text) < _MIN_DECLARED or (learned and not looks_secret(text)):
+            return
+        label = re.sub(r"\W", "_", name).upper()
+        for form in encoded_forms(text):
+            if len(form) >= _MIN_DECLARED and (rename or form not in self._names):
+                self._names[form] = label
+                self._longest_first = None
 
     def redact(self, text: str) -> str:
-        """`text` with every known secret and every card number replaced by [REDACTED]."""
+        """`text` with every secret, sensitive field and card number replaced by [REDACTED]."""
         return self._replace(text, lambda _: MASK)
 
     def reference(self, text: str, form: str = "${%s}") -> str:
         """`text` with every secret as a reference to its name (`${NAME}`), for a command to replay."""
-        return self._replace(text, lambda name: form % name)
+        return self._replace(text, lambda name: form % re.sub(r"\W", "_", name).upper())
 
     def _replace(self, text: str, by: Callable[[str], str]) -> str:
         # Plain substring replacement, longest secret first. Not one regex alternation: a run
@@ -87,44 +154,52 @@ class Redactor:
         if self._longest_first is None:
             self._longest_first = sorted(self._names, key=len, reverse=True)
         found: list[str] = []
+
+        def hide(name: str) -> str:
+            # A private-use placeholder, so a shorter secret cannot match inside a mask.
+            found.append(name)
+            return _placeholder(len(found) - 1)
+
         for secret in self._longest_first:
             if secret in text:
-                # A private-use placeholder, so a shorter secret cannot match inside a mask.
-                text = text.replace(secret, _placeholder(len(found)))
-                found.append(self._names[secret])
-        text = _CARD.sub(lambda m: by("CARD_NUMBER") if _luhn(re.sub(r"\D", "", m.group())) else m.group(), text)
-        for index, name in enumerate(found):
-            text = text.replace(_placeholder(index), by(name))
+                text = text.replace(secret, hide(self._names[secret]))
+        text = _mask_by_name(text, hide)
+        text = _CARD.sub(lambda m: hide("CARD_NUMBER") if _luhn(re.sub(r"\D", "", m.group())) else m.group(), text)
+        for index in range(len(found) - 1, -1, -1):
+            text = text.replace(_placeholder(index), by(found[index]))
         return text
 
     def header(self, name: str, value: str) -> str:
         """A header value for display: masked when the header carries credentials."""
-        if name.lower() not in SENSITIVE_HEADERS:
-            return self.redact(value)
-        self.learn_header(name, value)
-        return MASK
+        return MASK if name.lower() in SENSITIVE_HEADERS else self.redact(value)
 
-    def learn_header(self, name: str, value: str) -> None:
-        """Remember the secret parts of a credential header: `PAT <jwt>`, `a=b; c=d`."""
-        if name.lower() not in SENSITIVE_HEADERS:
-            return
-        scheme, _, credential = value.partition(" ")
-        if credential and "=" not in scheme:
-            self.add(credential.strip(), name)  # only the token: `PAT ${PAT_ID}` replays best
-        else:
-            self.add(value, name)
-        if "cookie" in name.lower():
-            for part in value.split(";"):
-                self.add(part.partition("=")[2].strip(), name)
+    def learn_headers(self, headers: Iterable[tuple[str, str]]) -> None:
+        """Remember the secret parts of credential headers: `PAT <jwt>`, `a=b; c=d`, a Set-Cookie."""
+        for name, value in headers:
+            lower = name.lower()
+            if lower not in SENSITIVE_HEADERS:
+                continue
+            if lower == "set-cookie":  # `name=value; Path=/; HttpOnly`: only the value is secret
+                self.add(value.partition(";")[0].partition("=")[2].strip(), name, learned=True)
+            elif lower == "cookie":
+                for part in value.split(";"):
+                    self.add(part.partition("=")[2].strip(), name, learned=True)
+            else:
+                scheme, _, credential = value.partition(" ")
+                # Only the token: `PAT ${PAT_ID}` replays best.
+                self.add(credential.strip() if credential else scheme, name, learned=True)
 
     def learn_json(self, data: Any) -> None:
-        """Remember values of sensitive fields anywhere in a JSON document."""
-        if isinstance(data, dict):
-            for key, value in data.items():
-                if isinstance(key, str) and (is_secret_name(key) or key.lower() in _SENSITIVE_FIELDS):
-                    self.add(value, key)
-                else:
-                    self.learn_json(value)
-        elif isinstance(data, list):
-            for item in data:
-                self.learn_json(item)
+        """Remember values of sensitive fields anywhere in a JSON document (iteratively: deep
+        documents are bounded elsewhere, but this must not be the place that overflows)."""
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                for key, value in item.items():
+                    if isinstance(key, str) and is_sensitive_name(key):
+                        self.add(value, key, learned=True)
+                    else:
+                        stack.append(value)
+            elif isinstance(item, list):
+                stack.extend(item)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from runner.model import Flow, Step
+from runner.redact import MASK, is_sensitive_name
 from runner.source import Span
 
 # The actual value of a JSONPath that matched nothing or a header that is absent.
@@ -121,7 +122,8 @@ class FlowResult:
         """The flow's name, with its matrix row's values: `Pay [card=4111..., outcome=success]`."""
         if self.row is None:
             return self.flow.name
-        return f"{self.flow.name} [{', '.join(f'{k}={v}' for k, v in self.row.items())}]"
+        shown = (f"{k}={MASK if is_sensitive_name(k) else v}" for k, v in self.row.items())
+        return f"{self.flow.name} [{', '.join(shown)}]"
 
     @property
     def passed(self) -> bool:

@@ -154,6 +154,8 @@ class StepRunner:
 
     def _judge(self, step: Step, request: Any, response: ReceivedResponse, started: float) -> StepResult:
         scope = self.scope
+        # Learnt here, before anything is shown, so every output redacts the same way.
+        scope.redactor.learn_headers(response.headers)
         scope.redactor.learn_json(response.json)
         if step.id:
             scope.steps[step.id] = {"response": response_view(response)}

@@ -101,7 +101,8 @@ def create_app() -> Starlette:
 
     async def set_cookie(request: Request) -> Response:
         response = JSONResponse({"ok": True})
-        response.set_cookie("session", "sess-cookie-value-123")
+        query = request.query_params
+        response.set_cookie(query.get("name", "session"), query.get("value", "sess-cookie-value-123"))
         return response
 
     counters: dict[str, int] = {}

@@ -76,7 +76,9 @@ def test_a_non_json_body_fails_a_json_assertion_with_the_reason(write, cli, live
     result = cli("run", write(flow), env={"BASE_URL": live_server})
     assert result.code == 1
     assert "  ✓ Create  201" in result.out
-    assert "why:      the response body is not JSON ('hello, this is not JSON')" in result.out
+    assert "why:      the response body is not JSON (text/plain; charset=utf-8, 23 bytes)" in result.out
+    assert "< hello, this is not JSON" in result.out  # the excerpt, redacted, is the response's own line
+    assert 'expected: "from-flow"' in result.out  # the template, rendered
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from runner.redact import Redactor
+from runner.redact import MASK, Redactor, is_sensitive_name
 from runner.report.curl import curl_command
 from runner.results import (
     MISSING,
@@ -102,7 +102,8 @@ class ConsoleReport:
         for assertion in step.failed_assertions:
             out.extend(self.assertion(assertion))
         if step.variables:
-            shown = ", ".join(f"{k} = {self._value(v)}" for k, v in step.variables.items())
+            values = step.variables.items()
+            shown = ", ".join(f"{k} = {MASK if is_sensitive_name(k) else self._value(v)}" for k, v in values)
             out.append(f"{pad}variables: {shown}")
         if self.verbosity > 0 and step.request is not None:
             out.append(f"{pad}replay: {curl_command(step.request, self.redactor)}")
@@ -169,18 +170,19 @@ class ConsoleReport:
         return f"{table}\n{line}"
 
     def _body(self, body: bytes, limit: int | None) -> str:
-        text = body.decode("utf-8", errors="replace")
+        # Masked first, then collapsed and cut: a cut or a join of lines must not expose a secret.
+        text = self.redact(body.decode("utf-8", errors="replace"))
         if limit is not None:
             text = " ".join(text.split())
             if len(text) > limit:
                 text = text[: limit - 3] + "..."
-        return self.redact(text)
+        return text
 
     def _value(self, value: Any) -> str:
         if value is MISSING:
             return "(nothing)"
-        text = json.dumps(value, ensure_ascii=False, default=str)
-        return self.redact(text if len(text) <= EXCERPT else text[: EXCERPT - 3] + "...")
+        text = self.redact(json.dumps(value, ensure_ascii=False, default=str))
+        return text if len(text) <= EXCERPT else text[: EXCERPT - 3] + "..."
 
     @staticmethod
     def _where(span: Span | None) -> str:

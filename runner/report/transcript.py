@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runner import __version__
-from runner.redact import Redactor
+from runner.redact import MASK, Redactor, is_sensitive_name
 from runner.report.curl import curl_command
 from runner.results import MISSING, AssertionResult, FlowResult, Outcome, ReceivedResponse, SentRequest, StepResult
 from runner.source import Span
@@ -52,7 +52,7 @@ class Transcriber:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {self.text(str(k)): self.value(v) for k, v in value.items()}
+            return {self.text(str(k)): MASK if is_sensitive_name(str(k)) else self.value(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.value(v) for v in value]
         if value is None or isinstance(value, (bool, int, float)):
@@ -61,8 +61,8 @@ class Transcriber:
         return self.text(str(value))
 
     def body(self, raw: bytes) -> dict[str, Any]:
-        text = raw.decode("utf-8", errors="replace")
-        return {"text": self.text(text[:BODY_LIMIT]), "size": len(raw), "truncated": len(text) > BODY_LIMIT}
+        text = self.text(raw.decode("utf-8", errors="replace"))  # masked, then cut
+        return {"text": text[:BODY_LIMIT], "size": len(raw), "truncated": len(text) > BODY_LIMIT}
 
     def headers(self, headers: list[tuple[str, str]]) -> list[list[str]]:
         return [[name, self.redactor.header(name, value)] for name, value in headers]
