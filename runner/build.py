@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from runner import model as m
 from runner.build_checks import CheckBuilder
 from runner.build_values import is_number, mapping_of
+from runner.limits import DEFAULT_MAX_RESPONSE_MB
 from runner.source import Span, did_you_mean
 from runner.templates import Template
 from runner.yaml_source import Document, Path
@@ -119,6 +121,7 @@ class FlowBuilder(CheckBuilder):
             timeout=float(data.get("timeout", 30.0)) if is_number(data.get("timeout", 30)) else 30.0,
             verify=data.get("verify", True) is not False,
             follow_redirects=data.get("follow_redirects") is True,
+            max_response_bytes=_mebibytes(data.get("max_response_mb", DEFAULT_MAX_RESPONSE_MB)),
         )
 
     def check_ids(self, steps: tuple[m.Step, ...]) -> None:
@@ -236,6 +239,12 @@ class FlowBuilder(CheckBuilder):
             form=self.tree(data.get("form"), (*path, "form")),
             timeout=float(timeout) if isinstance(timeout, (int, float)) and is_number(timeout) else None,
         )
+
+
+def _mebibytes(value: Any) -> int:
+    """`http.max_response_mb` in bytes; a wrong value (reported by the schema check) is the default."""
+    valid = is_number(value) and math.isfinite(value) and value > 0
+    return int((value if valid else DEFAULT_MAX_RESPONSE_MB) * 1024 * 1024)
 
 
 def read_rows(file: FsPath, name: str) -> list[dict[str, Any]] | str:

@@ -7,6 +7,7 @@ line a person can act on ("cannot connect to 127.0.0.1:9: connection refused").
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from runner.limits import MAX_JSON_DEPTH, deeper_than
 from runner.model import HttpDefaults, Request
 from runner.redact import Redactor
 from runner.results import ReceivedResponse, SentRequest
@@ -97,15 +99,26 @@ def sent(request: httpx.Request) -> SentRequest:
     return SentRequest(request.method, str(request.url), list(request.headers.multi_items()), request.content)
 
 
-async def send(client: httpx.AsyncClient, request: httpx.Request) -> ReceivedResponse:
-    """Send and read the whole response; transport failures raise `ExchangeError`."""
+async def send(client: httpx.AsyncClient, request: httpx.Request, max_bytes: int) -> ReceivedResponse:
+    """Send and read the whole response; transport failures raise `ExchangeError`.
+
+    The step's timeout bounds the whole exchange, not only each wait for bytes: a server that
+    trickles a byte a second, or sends a body without end, is cut off. The body is read up to
+    `max_bytes` after decompression, so a gzip bomb stops at the limit too.
+    """
     started = time.perf_counter()
+    seconds = (request.extensions.get("timeout") or {}).get("read")
     try:
-        response = await client.send(request)
-        body = await response.aread()
-    except httpx.TimeoutException as err:
-        seconds = (request.extensions.get("timeout") or {}).get("read")
-        raise ExchangeError(f"no response from {request.url.host} within {seconds} s ({type(err).__name__})") from None
+        async with asyncio.timeout(seconds):
+            response = await client.send(request, stream=True)
+            try:
+                body = await _read_body(response, max_bytes)
+            finally:
+                await response.aclose()
+    except (TimeoutError, httpx.TimeoutException) as err:
+        # httpx's own timeouts bound each wait; `asyncio.timeout` the whole: one message for both.
+        phase = " (could not connect)" if isinstance(err, httpx.ConnectTimeout) else ""
+        raise ExchangeError(f"no complete response from {_origin(request)} within {seconds} s{phase}") from None
     except httpx.ConnectError as err:
         raise ExchangeError(f"cannot connect to {_origin(request)}: {_reason(err)}") from None
     except httpx.HTTPError as err:
@@ -118,12 +131,26 @@ async def send(client: httpx.AsyncClient, request: httpx.Request) -> ReceivedRes
     return _received(response, body, elapsed_ms)
 
 
+async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():  # decompressed
+        size += len(chunk)
+        if size > max_bytes:
+            limit = f"{max_bytes / 1024 / 1024:g} MiB"
+            raise ExchangeError(
+                f"the response body is larger than {limit}, the limit (raise it with http.max_response_mb)"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _received(response: httpx.Response, body: bytes, elapsed_ms: float) -> ReceivedResponse:
-    parsed, is_json = None, False
+    parsed, is_json, error = None, False, ""
     content_type = response.headers.get("content-type", "")
     if body and ("json" in content_type or body.lstrip()[:1] in (b"{", b"[")):
         with contextlib.suppress(ValueError):
-            parsed, is_json = json.loads(body), True
+            parsed, is_json, error = _parse_json(body)
     return ReceivedResponse(
         status=response.status_code,
         reason=response.reason_phrase,
@@ -132,7 +159,22 @@ def _received(response: httpx.Response, body: bytes, elapsed_ms: float) -> Recei
         elapsed_ms=elapsed_ms,
         json=parsed,
         is_json=is_json,
+        json_error=error,
     )
+
+
+def _parse_json(body: bytes) -> tuple[Any, bool, str]:
+    """(data, is JSON, why not): JSON nested deeper than `MAX_JSON_DEPTH` is refused, since every
+    later reader (JSONPath, reports) walks it recursively. Raises ValueError for what is not JSON."""
+    too_deep = f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels, the limit"
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        return None, False, too_deep
+    # Counting brackets is a fast scan in C; only a body with enough of them is walked.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and deeper_than(data, MAX_JSON_DEPTH):
+        return None, False, too_deep
+    return data, True, ""
 
 
 def _origin(request: httpx.Request) -> str:

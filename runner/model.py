@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.jsonpaths import JsonPath
+from runner.limits import DEFAULT_MAX_RESPONSE_MB
 from runner.source import SourceFile, Span
 from runner.templates import Template, Tree
 
@@ -162,6 +163,7 @@ class HttpDefaults:
     timeout: float = 30.0
     verify: bool = True
     follow_redirects: bool = False
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_MB * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,7 @@ class ReceivedResponse:
     elapsed_ms: float
     json: Any = None
     is_json: bool = False
+    json_error: str = ""  # why a body that looks like JSON could not be read as JSON
 
     @property
     def text(self) -> str:

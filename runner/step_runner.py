@@ -147,7 +147,7 @@ class StepRunner:
             span = err.template.span if isinstance(err, TemplateRenderError) else step.request.span
             return self._errored(step, self._explain(err), span, started)
         try:
-            response = await send(self.client, request)
+            response = await send(self.client, request, self.flow.http.max_response_bytes)
         except ExchangeError as err:
             return self._errored(step, str(err), step.request.span, started, sent(request))
         return self._judge(step, sent(request), response, started)
@@ -163,6 +163,12 @@ class StepRunner:
         for name, value in captured.items():
             scope.capture(name, value)
         assertions = check_response(step.expect, response, render_with(scope.mapping(response)))
+        if response.json_error:
+            assert step.request is not None
+            unreadable = AssertionResult(
+                "body", "json", "readable JSON", MISSING, False, step.request.span, response.json_error
+            )
+            assertions.insert(0, unreadable)
         status_first = [a for a in assertions if a.subject == "status"]
         ordered = (*status_first, *capture_results, *(a for a in assertions if a.subject != "status"))
         passed = all(a.passed for a in ordered)

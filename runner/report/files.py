@@ -31,7 +31,7 @@ class ReportFiles:
         if not (self.json or self.junit or self.html):
             return
         report = transcript(flows, redactor, seed, context)
-        _write(self.json, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        _write(self.json, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
         _write(self.junit, junit_xml(report) if self.junit else "")
         _write(self.html, html_report(report) if self.html else "")
 

@@ -8,6 +8,7 @@ by `report.schema.json` in this package and versioned by `FORMAT_VERSION`.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +56,8 @@ class Transcriber:
             return {self.text(str(k)): MASK if is_sensitive_name(str(k)) else self.value(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.value(v) for v in value]
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value).replace("inf", "Infinity").replace("nan", "NaN")  # JSON has no NaN
         if value is None or isinstance(value, (bool, int, float)):
             redacted = self.text(json.dumps(value))
             return value if redacted == json.dumps(value) else redacted

@@ -1,0 +1,136 @@
+"""A server that misbehaves on purpose, written on raw sockets: what no framework would send.
+
+Paths:
+- `/ok`: a small JSON body, keep-alive.
+- `/smuggle`: a 204 followed, on the same connection, by a whole second response
+  (`{"injected": true}`) that a careless client reads as the answer to its next request.
+- `/endless`: a chunked body that never ends (a chunk every few milliseconds).
+- `/trickle`: a 1 MiB Content-Length body sent one byte every 50 ms.
+- `/gzip-bomb/N`: gzip that inflates to N MiB of zeros (N=1024: about 1 MiB of gzip, 1 GiB inflated).
+- `/big`: a 60 MiB body of JSON text.
+- `/deep`: JSON nested 100,000 levels.
+- `/nan`: JSON holding NaN and Infinity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+OK = b'{"ok": true}'
+
+
+@cache
+def gzip_bomb(mebibytes: int) -> bytes:
+    """Gzip that inflates to `mebibytes` MiB of zeros (1,024 MiB: about 1 MiB of gzip)."""
+    block = b"\0" * (1024 * 1024)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate, framed as gzip by hand
+    body = bytearray(gzip.compress(b"")[:10])  # the 10-byte gzip header
+    crc = 0
+    for _ in range(mebibytes):
+        body += compressor.compress(block)
+        crc = zlib.crc32(block, crc)
+    body += compressor.flush()
+    body += crc.to_bytes(4, "little") + ((mebibytes * len(block)) & 0xFFFFFFFF).to_bytes(4, "little")
+    return bytes(body)
+
+
+def _head(status: str, headers: dict[str, str]) -> bytes:
+    lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+    return "\r\n".join(lines).encode()
+
+
+async def _respond(path: str, writer: asyncio.StreamWriter) -> bool:
+    """Write the answer to `path`; False when the connection must close afterwards."""
+    if path == "/smuggle":
+        injected = b'{"injected": true}'
+        smuggled = _head("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(injected))})
+        writer.write(_head("204 No Content", {}) + smuggled + injected)
+    elif path == "/endless":
+        writer.write(_head("200 OK", {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}))
+        while True:
+            writer.write(b"400\r\n" + b"[" * 1024 + b"\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.002)
+    elif path == "/trickle":
+        writer.write(_head("200 OK", {"Content-Type": "text/plain", "Content-Length": str(1024 * 1024)}))
+        while True:
+            writer.write(b"x")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+    elif path.startswith("/gzip-bomb"):
+        bomb = gzip_bomb(int(path.rpartition("/")[2] or 1024))
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", "Content-Length": str(len(bomb))}
+        writer.write(_head("200 OK", headers) + bomb)
+    elif path in ("/big", "/deep", "/nan"):
+        body = {
+            "/big": b'"' + b"a" * (60 * 1024 * 1024) + b'"',
+            "/deep": b"[" * 100_000 + b"]" * 100_000,
+            "/nan": b'{"a": NaN, "b": Infinity, "c": 1}',
+        }[path]
+        headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+        writer.write(_head("200 OK", headers) + body)
+    else:
+        writer.write(_head("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(OK))}) + OK)
+    await writer.drain()
+    return True
+
+
+async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b" ", 2)[1].decode().split("?")[0]
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            if not await _respond(path, writer):
+                break
+    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+        pass
+    finally:
+        writer.close()
+
+
+@contextmanager
+def rude_server() -> Iterator[str]:
+    """Serve on a free loopback port in a thread; yields the base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    stop: asyncio.Future[None] | None = None
+
+    async def main() -> None:
+        nonlocal stop
+        stop = loop.create_future()
+        server = await asyncio.start_server(_serve_connection, sock=sock)
+        ready.set()
+        async with server:
+            await stop
+        handlers = asyncio.all_tasks() - {asyncio.current_task()}
+        for task in handlers:  # endless bodies and trickles are still writing
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    ready.wait(5)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        loop.call_soon_threadsafe(lambda: stop.set_result(None) if stop and not stop.done() else None)
+        thread.join(5)
+        loop.close()

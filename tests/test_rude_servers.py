@@ -1,0 +1,81 @@
+"""Servers that misbehave end a step with a message, never hang, eat memory or poison the next
+step (issue 8 §5). The server is tests/rude_server.py, on a real socket."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.rude_server import rude_server
+
+
+@pytest.fixture(scope="module")
+def rude() -> Iterator[str]:
+    with rude_server() as url:
+        yield url
+
+
+def flow(*steps: str, http: str = "") -> str:
+    lines = ["name: Rude", 'vars: {base: "{{ env.RUDE }}"}']
+    if http:
+        lines.append(f"http: {http}")
+    lines.append("steps:")
+    lines += [f"  - {step}" for step in steps]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("path", ["/endless", "/trickle"], ids=["endless-chunked-body", "one-byte-at-a-time"])
+def test_the_timeout_bounds_the_whole_exchange(cli, write, rude, path):
+    text = flow(f'{{name: Slow, request: {{url: "{{{{ base }}}}{path}", timeout: 0.5}}}}')
+    result = cli("run", write(text), env={"RUDE": rude})
+    assert result.code == 1
+    assert "error: no complete response from 127.0.0.1:" in result.out and "within 0.5 s" in result.out
+
+
+def test_a_gzip_bomb_stops_at_the_size_limit(cli, write, rude):
+    text = flow('{name: Bomb, request: {url: "{{ base }}/gzip-bomb/128"}}', http="{max_response_mb: 8}")
+    result = cli("run", write(text), env={"RUDE": rude})
+    assert result.code == 1
+    assert "the response body is larger than 8 MiB, the limit (raise it with http.max_response_mb)" in result.out
+
+
+def test_the_default_size_limit_is_50_mib(cli, write, rude):
+    result = cli("run", write(flow('{name: Big, request: {url: "{{ base }}/big"}}')), env={"RUDE": rude})
+    assert result.code == 1
+    assert "larger than 50 MiB" in result.out
+
+
+def test_a_raised_size_limit_reads_the_body(cli, write, rude):
+    text = flow('{name: Big, request: {url: "{{ base }}/big"}, expect: {status: 200}}', http="{max_response_mb: 64}")
+    assert cli("run", write(text), env={"RUDE": rude}).code == 0
+
+
+def test_json_nested_100000_deep_fails_the_step_with_a_message(cli, write, rude):
+    text = flow(
+        '{name: Deep, request: {url: "{{ base }}/deep"}, expect: {status: 200}}',
+        "{name: Next, request: {url: '{{ base }}/ok'}}",
+    )
+    result = cli("run", write(text), env={"RUDE": rude})
+    assert result.code == 1
+    assert "why:      the JSON body nests deeper than 200 levels, the limit" in result.out
+    assert "  · Next" in result.out and "not run" in result.out
+
+
+def test_a_body_after_a_204_does_not_become_the_next_response(cli, write, rude):
+    text = flow(
+        '{name: No content, request: {url: "{{ base }}/smuggle"}, expect: {status: 204}}',
+        '{name: Next, request: {url: "{{ base }}/ok"}, expect: {status: 200, json: {$.ok: true}}}',
+    )
+    result = cli("run", write(text), env={"RUDE": rude})
+    assert result.code == 0, result.out
+
+
+def test_nan_in_a_response_is_written_as_valid_json(cli, write, rude, tmp_path):
+    text = flow('{name: NaN, request: {url: "{{ base }}/nan"}, capture: {a: $.a, b: $.b}, expect: {json: {$.c: 2}}}')
+    report = tmp_path / "r.json"
+    result = cli("run", "--report", report, write(text), env={"RUDE": rude})
+    assert result.code == 1
+    data = json.loads(report.read_text(), parse_constant=lambda c: pytest.fail(f"bare {c} in the report"))
+    assert data["flows"][0]["steps"][0]["captures"] == {"a": "NaN", "b": "Infinity"}
