@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import signal
 import sys
 import time
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -28,7 +30,7 @@ from runner.report.files import ReportFiles
 from runner.report.progress import Progress
 from runner.report.transcript import RunContext
 from runner.results import FlowResult
-from runner.run import RunOptions, RunResult, expand, run_flows
+from runner.run import RunOptions, RunResult, expand, interrupted_result, run_flows
 from runner.scalars import parse_scalar
 from runner.schema_check import flow_schema
 
@@ -105,14 +107,52 @@ def run(
     except LoadError as err:
         files.write_load_errors(err.problems, context)
         raise
+    seed = seed if seed is not None else random.SystemRandom().randrange(2**31)  # known even if interrupted
     with ExitStack() as stack:
         if sandbox:
             env = _start_sandbox(stack, env)
         options = RunOptions(vars=overrides, env=env, seed=seed, jobs=jobs, fail_fast=fail_fast)
-        result = _run_and_show(flows, options, verbosity=1 if verbose else -1 if quiet else 0)
+        run = _ShownRun(flows, options, verbosity=1 if verbose else -1 if quiet else 0)
+        with _terminate_as_interrupt():
+            try:
+                result = run.start()
+            except KeyboardInterrupt as stop:
+                signal_name = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
+                context.interrupted = signal_name
+                result = run.interrupted(signal_name)
+                context.elapsed_ms = (datetime.now(UTC) - context.started_at).total_seconds() * 1000
+                files.write(result.flows, result.redactor, result.seed, context)
+                shown = ", ".join(filter(None, (files.json, files.junit, files.html)))
+                written = f"; reports written: {shown}" if shown else ""
+                _fail(
+                    f"interrupted by {signal_name}: {run.finished_count} of {run.total} flows had finished{written}",
+                    143 if signal_name == "SIGTERM" else 130,
+                )
     context.elapsed_ms = (datetime.now(UTC) - context.started_at).total_seconds() * 1000
     files.write(result.flows, result.redactor, result.seed, context)
     sys.exit(0 if result.passed else 1)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that asyncio unwinds the run the same way."""
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While the run goes on, SIGTERM (a cancelled CI job) stops it as Ctrl-C does."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread: leave SIGTERM as it is
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _start_sandbox(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
@@ -127,27 +167,61 @@ def _start_sandbox(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
     return environment(url) | env
 
 
-def _run_and_show(flows: list[Flow], options: RunOptions, *, verbosity: int) -> RunResult:
-    """Run `flows`, showing each as it finishes (with a live progress line), then the summary."""
-    colour = _colour()
-    # One redactor for the run and the console, so flows shown while others run are redacted.
-    redactor = Redactor()
-    console = ConsoleReport(redactor, verbosity=verbosity, paint=click.style if colour else plain)
-    progress = Progress(total=len(expand(flows)))
+class _ShownRun:
+    """A run whose flows are shown as they finish (with a live progress line), then a summary.
 
-    def show(result: FlowResult) -> None:
-        progress.clear()
-        text = console.flow(result)
+    It keeps each finished flow, so an interrupted run still reports what it did.
+    """
+
+    def __init__(self, flows: list[Flow], options: RunOptions, *, verbosity: int) -> None:
+        self.flows = flows
+        self.options = options
+        self.colour = _colour()
+        # One redactor for the run and the console, so flows shown while others run are redacted.
+        self.redactor = Redactor()
+        self.console = ConsoleReport(self.redactor, verbosity=verbosity, paint=click.style if self.colour else plain)
+        self.runs = expand(flows)
+        self.total = len(self.runs)
+        self.progress = Progress(total=self.total)
+        self.finished: list[FlowResult] = []
+        self.started = time.perf_counter()
+
+    @property
+    def finished_count(self) -> int:
+        return len(self.finished)
+
+    def show(self, result: FlowResult) -> None:
+        self.finished.append(result)
+        self.progress.clear()
+        text = self.console.flow(result)
         if text:
-            click.echo(text, color=colour)
-        progress.advance(result.passed)
+            click.echo(text, color=self.colour)
+        self.progress.advance(result.passed)
 
-    started = time.perf_counter()
-    options.on_flow_done = show
-    result = run_flows(flows, options, redactor=redactor)
-    progress.clear()
-    click.echo(console.summary(result.flows, time.perf_counter() - started, result.seed), color=colour)
-    return result
+    def start(self) -> RunResult:
+        self.options.on_flow_done = self.show
+        result = run_flows(self.flows, self.options, redactor=self.redactor)
+        self.summarise(result.flows, result.seed)
+        return result
+
+    def interrupted(self, signal_name: str) -> RunResult:
+        """The finished flows in run order, and each other one marked as interrupted."""
+        waiting = list(self.finished)
+        results = []
+        for run in self.runs:
+            done = next((r for r in waiting if r.flow is run.flow and r.row == run.row), None)
+            if done is not None:
+                waiting.remove(done)
+                results.append(done)
+            else:
+                results.append(interrupted_result(run, int(self.options.seed or 0), signal_name))
+        self.summarise(results, int(self.options.seed or 0))
+        return RunResult(results, self.redactor, int(self.options.seed or 0))
+
+    def summarise(self, results: list[FlowResult], seed: int) -> None:
+        self.progress.clear()
+        summary = self.console.summary(results, time.perf_counter() - self.started, seed)
+        click.echo(summary, color=self.colour)
 
 
 def _select(flows: list[Flow], tags: Sequence[str], paths: Sequence[str]) -> list[Flow]:

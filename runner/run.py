@@ -111,6 +111,12 @@ async def arun_flows(flows: Sequence[Flow], options: RunOptions, *, redactor: Re
     return RunResult(list(results), redactor, seed)
 
 
+def interrupted_result(run: _Run, seed: int, signal_name: str) -> FlowResult:
+    """The result of a run that a signal stopped before it finished: none of its steps count."""
+    error = f"interrupted by {signal_name} before it finished"
+    return FlowResult(run.flow, not_run(run.flow.steps), 0.0, seed, error=error, row=run.row, started=False)
+
+
 def _not_started(run: _Run, seed: int) -> FlowResult:
     return FlowResult(
         run.flow,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +24,20 @@ class ReportFiles:
     html: str | None = None
 
     def check_writable(self) -> None:
-        """Refuse before the run, not after it, a report whose folder does not exist."""
+        """Refuse before the run, not after it, a report that could not be written."""
         for option, name in (("--report", self.json), ("--junit", self.junit), ("--html", self.html)):
-            if name and not Path(name).resolve().parent.is_dir():
-                raise UsageError(f"{option} {name}: the folder {Path(name).parent} does not exist")
+            if not name:
+                continue
+            if "\0" in name:
+                raise UsageError(f"{option}: the path holds a NUL character")
+            path = Path(name)
+            folder = path.parent
+            if path.is_dir():
+                raise UsageError(f"{option} {name}: that is a folder; name a file in it, such as {path / 'report'}")
+            if not folder.resolve().is_dir():
+                raise UsageError(f"{option} {name}: the folder {folder} does not exist")
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise UsageError(f"{option} {name}: the folder {folder} is not writable")
 
     def write(self, flows: list[FlowResult], redactor: Redactor, seed: int, context: RunContext) -> None:
         if not (self.json or self.junit or self.html):
@@ -41,9 +53,23 @@ class ReportFiles:
 
 
 def _write(name: str | None, text: str) -> None:
+    """Write `text` to a temporary file beside `name`, then rename it over `name`: a full disk
+    or a killed process leaves the previous report, or none, never a truncated one."""
     if not name:
         return
+    target = Path(name)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        Path(name).write_text(text, "utf-8")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; a report is not
+        os.replace(temporary, target)
     except OSError as err:
+        Path(temporary).unlink(missing_ok=True)
         raise UsageError(f"cannot write {name}: {err.strerror}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

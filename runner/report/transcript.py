@@ -33,6 +33,7 @@ class RunContext:
     env_file_names: list[str] = field(default_factory=list)  # values are not recorded
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     elapsed_ms: float = 0.0
+    interrupted: str | None = None  # "SIGINT" or "SIGTERM" when a signal stopped the run
 
 
 def _location(span: Span | None) -> str | None:
@@ -170,7 +171,8 @@ def transcript(flows: list[FlowResult], redactor: Redactor, seed: int, context: 
         "started_at": context.started_at.isoformat(),
         "elapsed_ms": round(context.elapsed_ms, 2),
         "seed": seed,
-        "passed": all(f.passed for f in flows),
+        "passed": all(f.passed for f in flows) and not context.interrupted,
+        "interrupted": context.interrupted,
         "variables": {
             "command_line": scribe.value(context.command_line_vars),
             "env_file": {"path": context.env_file, "names": sorted(context.env_file_names)}
