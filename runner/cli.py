@@ -263,9 +263,14 @@ def list_flows(paths: Sequence[str]) -> None:
 def sandbox_command(host: str, port: int) -> None:
     """Serve the embedded BigCommerce sandbox until stopped (Ctrl-C)."""
     from runner.sandbox.catalog import ACCESS_TOKEN, STORE_HASH
-    from runner.sandbox.serve import serve_forever
+    from runner.sandbox.serve import SandboxPortError, bind, serve_forever
 
-    url = f"http://{host}:{port}"
+    try:
+        listening = bind(host, port)  # first, so that --port 0 can say which port it got
+    except SandboxPortError as err:
+        raise UsageError(str(err)) from None
+    bound_port = listening.getsockname()[1]
+    url = f"http://{host}:{bound_port}"
     click.echo(f"BigCommerce sandbox at {url}")
     click.echo(f"  store hash:    {STORE_HASH}   (any store hash works; each gets its own seeded store)")
     click.echo(f"  access token:  {ACCESS_TOKEN}   (send it as X-Auth-Token)")
@@ -273,7 +278,7 @@ def sandbox_command(host: str, port: int) -> None:
     click.echo(
         f"  for flows:     BC_API_URL={url} BC_PAYMENTS_URL={url} BC_STORE_HASH={STORE_HASH} BC_ACCESS_TOKEN=..."
     )
-    serve_forever(host, port)
+    serve_forever(listening)
 
 
 @cli.command()

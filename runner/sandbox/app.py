@@ -8,6 +8,7 @@ route authenticates with `Authorization: PAT <token>` instead (see payments.py).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -67,9 +68,31 @@ async def _json_body(request: Request, shape: Shape) -> Any:
     if "json" not in request.headers.get("content-type", ""):
         raise BigCommerceError(415, "Unsupported Media Type", shape=shape, detail="Send Content-Type: application/json")
     try:
-        return json.loads(raw)
-    except ValueError:
+        return json.loads(raw, parse_constant=_not_json)
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply for any parser
         raise BigCommerceError(400, "The request body is not valid JSON", shape=shape) from None
+
+
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity: Python reads them, JSON (and BigCommerce) does not."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _query_int(request: Request, name: str, default: int) -> int:
+    """A whole-number query parameter; anything else is BigCommerce's 422 for that field."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        raise BigCommerceError(
+            422, "Missing or incorrect required fields", errors={name: f"{name} must be a whole number"}
+        )
+    return int(raw)
+
+
+def _internal_error(request: Request, bug: Exception, shape: Shape) -> Response:
+    print(f"sandbox: {request.method} {request.url.path}: {type(bug).__name__}: {bug}", file=sys.stderr)
+    return _problem(BigCommerceError(500, "Internal Server Error", shape=shape))
 
 
 def create_app(*, access_token: str = catalog.ACCESS_TOKEN, quota: int = DEFAULT_QUOTA) -> Starlette:
@@ -91,6 +114,8 @@ def create_app(*, access_token: str = catalog.ACCESS_TOKEN, quota: int = DEFAULT
                 status, payload = handler(sandbox.store(store_hash), request, await _json_body(request, shape))
             except BigCommerceError as problem:
                 return _problem(problem, limits)
+            except Exception as bug:  # a bug of the sandbox: BigCommerce's 500, and one line in the log
+                return _internal_error(request, bug, shape)
             if status == 204:
                 return Response(status_code=204, headers=limits)
             return JSONResponse(payload, status_code=status, headers=limits)
@@ -104,6 +129,8 @@ def create_app(*, access_token: str = catalog.ACCESS_TOKEN, quota: int = DEFAULT
             payment = store.payments.pay(request.headers.get("authorization"), request.headers.get("accept"), body)
         except BigCommerceError as problem:
             return _problem(problem)
+        except Exception as bug:
+            return _internal_error(request, bug, "payments")
         data = {"id": payment.id, "status": payment.status, "transaction_type": payment.transaction_type}
         return JSONResponse({"data": data}, status_code=201)
 
@@ -153,8 +180,8 @@ def list_products(store: Store, request: Request, body: Any) -> tuple[int, Any]:
         products = [p for p in products if p.availability == query["availability"]]
     if "type" in query:
         products = [p for p in products if query["type"] == "physical"]
-    limit = max(1, min(int(query.get("limit", "50") or 50), 250))
-    page = max(1, int(query.get("page", "1") or 1))
+    limit = max(1, min(_query_int(request, "limit", 50), 250))
+    page = max(1, _query_int(request, "page", 1))
     shown = products[(page - 1) * limit : page * limit]
     include_variants = "variants" in _includes(request)
     pages = max(1, -(-len(products) // limit))
@@ -224,7 +251,7 @@ def create_order(store: Store, request: Request, body: Any) -> tuple[int, Any]:
 
 def get_order(store: Store, request: Request, body: Any) -> tuple[int, Any]:
     raw = request.path_params["order_id"]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):  # not `²`, not 5,000 digits
         raise BigCommerceError(404, "The requested resource was not found.", shape="v2")
     api_base = f"{request.url.scheme}://{request.url.netloc}/stores/{store.hash}"
     return 200, views.order_v2(store.order(int(raw)), api_base)

@@ -99,7 +99,7 @@ class PaymentRules:
     def _order(self, order_id: Any) -> Order:
         try:
             order = self.store.orders.get(int(order_id))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             order = None
         if order is None:
             raise BigCommerceError.payments(404, e.ORDER_NOT_FOUND)

@@ -3,6 +3,8 @@ length of a run (`apiflow run --sandbox`), on a loopback port that is free."""
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +46,32 @@ def serve_in_thread(app: Any = None, host: str = "127.0.0.1", port: int = 0) -> 
         thread.join(timeout=10)
 
 
-def serve_forever(host: str, port: int) -> None:
-    """Serve a sandbox in the foreground until interrupted."""
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on `host:port` (0: a free port); a port in use is a `SandboxPortError`."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listening = socket.socket(family, socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as err:
+        raise SandboxPortError(f"cannot listen on {host}: {err}") from None
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+        listening.listen(128)
+    except OSError as err:
+        listening.close()
+        if err.errno == errno.EADDRINUSE:
+            raise SandboxPortError(
+                f"port {port} on {host} is in use; choose another with --port, or 0 for any"
+            ) from None
+        raise SandboxPortError(f"cannot listen on {host}:{port}: {(err.strerror or str(err)).lower()}") from None
+    return listening
+
+
+class SandboxPortError(Exception):
+    """The sandbox cannot listen where it was asked to."""
+
+
+def serve_forever(listening: socket.socket) -> None:
+    """Serve a sandbox on `listening` in the foreground until interrupted."""
+    config = uvicorn.Config(create_app(), log_level="warning")
+    uvicorn.Server(config).run(sockets=[listening])

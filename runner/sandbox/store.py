@@ -8,6 +8,7 @@ requests (uvicorn, `--jobs`) never see half a change.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import uuid
@@ -140,8 +141,8 @@ class Store:
         cart = Cart(
             id=str(uuid.uuid4()),
             customer_id=customer_id,
-            channel_id=int(body.get("channel_id") or 1),
-            currency=str((body.get("currency") or {}).get("code", "USD")),
+            channel_id=_channel_id(body.get("channel_id", 1)),
+            currency=_currency(body.get("currency")),
             locale=str(body.get("locale") or "en-US"),
             items=items,
             redirect_token=secrets.token_hex(32),
@@ -268,7 +269,7 @@ class Store:
         ids = []
         for entry in raw:
             item_id = entry.get("item_id") if isinstance(entry, dict) else None
-            if item_id not in known:
+            if not isinstance(item_id, str) or item_id not in known:
                 raise BigCommerceError(
                     422,
                     "Missing or incorrect required fields",
@@ -439,3 +440,29 @@ class Sandbox:
             if store_hash not in self._stores:
                 self._stores[store_hash] = Store(store_hash)
             return self._stores[store_hash]
+
+
+def _channel_id(value: Any) -> int:
+    if value is None:
+        return 1
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise BigCommerceError(
+            422, "Missing or incorrect required fields", errors={"channel_id": "channel_id must be a positive integer"}
+        )
+    return value
+
+
+def _currency(value: Any) -> str:
+    """`{"code": "USD"}`, the transactional currency; the sandbox's store sells in USD only."""
+    if value is None:
+        return "USD"
+    code = value.get("code") if isinstance(value, dict) else None
+    if not isinstance(code, str) or not re.fullmatch(r"[A-Za-z]{3}", code):
+        raise BigCommerceError(
+            422,
+            "Missing or incorrect required fields",
+            errors={"currency": 'currency must be an object with an ISO 4217 code, such as {"code": "USD"}'},
+        )
+    if code.upper() != "USD":
+        raise BigCommerceError(400, f"The currency {code.upper()} is not a transactional currency of this store")
+    return code.upper()
