@@ -185,8 +185,9 @@ def _sub_flows_named(flows: list[Flow], paths: Sequence[str]) -> list[Problem]:
     problems = []
     for flow in flows:
         if flow.is_sub_flow and Path(flow.path).resolve() in named:
-            needs = ", ".join(i.name for i in flow.inputs if i.required)
-            problems.append(Problem(None, f"{flow.path} is a sub-flow: it needs the input {needs}", hint))
+            required = [i for i in flow.inputs if i.required]
+            needs = ", ".join(i.name for i in required)
+            problems.append(Problem(required[0].span, f"{flow.path} is a sub-flow: it needs the input {needs}", hint))
     return problems
 
 
