@@ -98,7 +98,7 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
             await reader.readexactly(length)
             if not await _respond(path, writer):
                 break
-    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, asyncio.CancelledError):
         pass
     finally:
         writer.close()
