@@ -153,3 +153,38 @@ def test_a_path_the_system_refuses_is_a_usage_error(cli, name):
     result = cli("validate", name)
     assert result.code == 2
     assert "Traceback" not in result.output and "internal error" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("rows.yaml", "- a: " + "[" * 150 + "]" * 150 + "\n", "nests deeper than 100 levels"),
+        ("schema.json", "[" * 100_000 + "]" * 100_000, "nests deeper than 100 levels"),
+        ("schema.yaml", "a:\n" + "".join("  " * (i + 1) + "-\n" for i in range(300)), "nests deeper than 100 levels"),
+    ],
+    ids=["matrix-yaml", "schema-json-100k", "schema-yaml"],
+)
+def test_a_deeply_nested_data_file_is_a_located_problem(write, cli, name, text, message):
+    write(text, name)
+    use = "matrix: {file: rows.yaml}\n" + STEP if name == "rows.yaml" else STEP + f"    expect: {{schema: {name}}}\n"
+    path = write(use)
+    result = cli("validate", path)
+    assert result.code == 2
+    assert result.err.startswith(f"{path}:"), result.err
+    assert message in result.err and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("request_line", "message"),
+    [
+        ("{url: 'http://127.0.0.1:99999/x'}", "has the port 99999; a port is 1 to 65535"),
+        ("{method: POST, url: 'http://127.0.0.1:9/x', json: {a: \"{{ 'nan' | float }}\"}}", "Out of range float"),
+    ],
+    ids=["port-99999", "nan-in-a-json-body"],
+)
+def test_values_validate_accepts_fail_the_step_at_run_time(write, cli, request_line, message):
+    path = write(f"steps:\n  - name: s\n    request: {request_line}\n")
+    assert cli("validate", path).code == 0
+    result = cli("run", path)
+    assert result.code == 1
+    assert f"{path}:3:14: error:" in result.out and message in result.out
