@@ -116,20 +116,18 @@ def run(
         with _terminate_as_interrupt():
             try:
                 result = run.start()
-            except KeyboardInterrupt as stop:
-                signal_name = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
-                context.interrupted = signal_name
-                result = run.interrupted(signal_name)
-                context.elapsed_ms = (datetime.now(UTC) - context.started_at).total_seconds() * 1000
-                files.write(result.flows, result.redactor, result.seed, context)
-                shown = ", ".join(filter(None, (files.json, files.junit, files.html)))
-                written = f"; reports written: {shown}" if shown else ""
-                _fail(
-                    f"interrupted by {signal_name}: {run.finished_count} of {run.total} flows had finished{written}",
-                    143 if signal_name == "SIGTERM" else 130,
-                )
+            except KeyboardInterrupt as stop:  # the finished flows are kept, and reported
+                context.interrupted = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
+                result = run.interrupted(context.interrupted)
     context.elapsed_ms = (datetime.now(UTC) - context.started_at).total_seconds() * 1000
     files.write(result.flows, result.redactor, result.seed, context)
+    if context.interrupted:
+        written = ", ".join(filter(None, (files.json, files.junit, files.html)))
+        _fail(
+            f"interrupted by {context.interrupted}: {run.finished_count} of {run.total} flows had finished"
+            + (f"; reports written: {written}" if written else ""),
+            143 if context.interrupted == "SIGTERM" else 130,
+        )
     sys.exit(0 if result.passed else 1)
 
 
@@ -206,17 +204,16 @@ class _ShownRun:
 
     def interrupted(self, signal_name: str) -> RunResult:
         """The finished flows in run order, and each other one marked as interrupted."""
+        seed = self.options.seed or 0  # the CLI always sets one
         waiting = list(self.finished)
         results = []
         for run in self.runs:
             done = next((r for r in waiting if r.flow is run.flow and r.row == run.row), None)
             if done is not None:
                 waiting.remove(done)
-                results.append(done)
-            else:
-                results.append(interrupted_result(run, int(self.options.seed or 0), signal_name))
-        self.summarise(results, int(self.options.seed or 0))
-        return RunResult(results, self.redactor, int(self.options.seed or 0))
+            results.append(done or interrupted_result(run, seed, signal_name))
+        self.summarise(results, seed)
+        return RunResult(results, self.redactor, seed)
 
     def summarise(self, results: list[FlowResult], seed: int) -> None:
         self.progress.clear()
