@@ -205,6 +205,12 @@ class FlowBuilder(CheckBuilder):
         if flow is None:
             self.unresolved_uses += 1
             return None
+        if flow.matrix:
+            self.problem(
+                span,
+                f"`{data['use']}` has a matrix, which a `use` step cannot run",
+                "move the matrix to this flow (each row a run of it), or run that flow by itself",
+            )
         declared = {i.name: i for i in flow.inputs}
         for name in given:
             if name not in declared:

@@ -22,10 +22,10 @@ import click
 from runner import __version__
 from runner.envfile import read_env_file
 from runner.errors import ApiflowError, LoadError, UsageError
-from runner.loader import load_flows
+from runner.loader import load_flows, names_read
 from runner.model import Flow
 from runner.redact import Redactor
-from runner.report.console import ConsoleReport, plain
+from runner.report.console import ConsoleReport, plain, plural
 from runner.report.files import ReportFiles
 from runner.report.progress import Progress
 from runner.report.transcript import RunContext
@@ -33,7 +33,9 @@ from runner.results import FlowResult
 from runner.run import RunOptions, RunResult, expand, interrupted_result, run_flows
 from runner.scalars import parse_scalar
 from runner.schema_check import flow_schema
+from runner.source import did_you_mean
 
+VALIDATE_CHECKS = "YAML, the flow schema, templates, JSONPaths, regular expressions, files and names"
 PATHS = click.argument("paths", nargs=-1, required=True)  # not click.Path: it stats, and a NUL raises
 VARS = click.option(
     "--var",
@@ -107,6 +109,7 @@ def run(
     except LoadError as err:
         files.write_load_errors(err.problems, context)
         raise
+    _warn_of_unread(overrides, flows)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)  # known even if interrupted
     with ExitStack() as stack:
         if sandbox:
@@ -129,6 +132,15 @@ def run(
             143 if context.interrupted == "SIGTERM" else 130,
         )
     sys.exit(0 if result.passed else 1)
+
+
+def _warn_of_unread(overrides: dict[str, Any], flows: list[Flow]) -> None:
+    """A `--var` no flow reads is most often a typo: say so, with the name it was probably meant as."""
+    read = set().union(*(names_read(f) for f in flows))
+    for name in overrides:
+        if name not in read:
+            close = did_you_mean(name, read)
+            click.echo(f"warning: --var {name}: no flow reads `{name}`" + (f"; {close}" if close else ""), err=True)
 
 
 class Terminated(KeyboardInterrupt):
@@ -208,7 +220,8 @@ class _ShownRun:
         waiting = list(self.finished)
         results = []
         for run in self.runs:
-            done = next((r for r in waiting if r.flow is run.flow and r.row == run.row), None)
+            row = None if run.row is None else {k: self.options.vars.get(k, v) for k, v in run.row.items()}
+            done = next((r for r in waiting if r.flow is run.flow and r.row == row), None)
             if done is not None:
                 waiting.remove(done)
             results.append(done or interrupted_result(run, seed, signal_name))
@@ -236,9 +249,13 @@ def _select(flows: list[Flow], tags: Sequence[str], paths: Sequence[str]) -> lis
 @VARS
 def validate(paths: Sequence[str], variables: Sequence[str]) -> None:
     """Check flows without sending a request: schema, templates, JSONPaths, names."""
-    flows = load_flows(paths, extra_names=dict(_parse_var(v) for v in variables), runnable=False)
+    try:
+        flows = load_flows(paths, extra_names=dict(_parse_var(v) for v in variables), runnable=False)
+    except LoadError as err:
+        found = plural(len(err.problems), "problem")
+        _fail(f"{err}\n\n{found} found by checking {VALIDATE_CHECKS}; no request was sent.", 2)
     steps = sum(len(f.steps) for f in flows)
-    click.echo(f"✓ {len(flows)} flow{'s' if len(flows) != 1 else ''} valid ({steps} steps)")
+    click.echo(f"✓ {plural(len(flows), 'flow')} valid ({plural(steps, 'step')}): checked {VALIDATE_CHECKS}")
 
 
 @cli.command("list")
@@ -304,8 +321,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             standalone_mode=False,
         )
     except LoadError as err:
-        count = len(err.problems)
-        _fail(f"{err}\n\n{count} problem{'s' if count != 1 else ''} found; nothing was run.", 2)
+        _fail(f"{err}\n\n{plural(len(err.problems), 'problem')} found; nothing was run.", 2)
     except ApiflowError as err:
         _fail(f"error: {err}", err.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):

@@ -17,7 +17,7 @@ from runner import files as fs
 from runner.build import FlowBuilder
 from runner.errors import LoadError
 from runner.limits import MAX_USE_DEPTH
-from runner.model import Check, Flow, Step
+from runner.model import Flow, Step
 from runner.schema_check import check_flow_document, flow_schema
 from runner.source import Problem, SourceFile, Span, did_you_mean
 from runner.templates import environment, templates_in
@@ -203,12 +203,42 @@ def check_names(flow: Flow, extra_names: frozenset[str] = frozenset()) -> list[P
         problems += _undefined(templates_in(i.default), known, f"input `{i.name}`", "")
     for value in (flow.http.headers, flow.http.params):
         problems += _undefined(templates_in(value), known, "the `http` block", "")
+    ids: set[str] = set()
     for step in flow.steps:
-        problems += _step_names(step, known)
+        problems += _step_names(step, known) + _step_ids_read(step, ids)
         known |= _defined_by(step)
+        ids |= {step.id} if step.id else set()
     for step in flow.finally_steps:
-        problems += _step_names(step, known)
+        problems += _step_names(step, known) + _step_ids_read(step, ids)
     return problems
+
+
+def _step_ids_read(step: Step, ids: set[str]) -> list[Problem]:
+    """`steps.X` where no earlier step has the id X."""
+    problems = []
+    values = [*_request_templates(step), *_response_templates(step)]
+    for template in (t for v in values for t in templates_in(v)):
+        for name in sorted(template.step_ids - ids):
+            hint = did_you_mean(name, ids) or (
+                f"give an earlier step `id: {name}`"
+                if not ids
+                else f"the earlier steps' ids are: {', '.join(sorted(ids))}"
+            )
+            problems.append(
+                Problem(template.span, f"`steps.{name}`: no earlier step has the id `{name}`", hint, step=step.name)
+            )
+    return problems
+
+
+def names_read(flow: Flow) -> set[str]:
+    """Every name a `--var` could set in `flow`: its vars, inputs and matrix columns, and every
+    name one of its templates reads."""
+    names = {v.name for v in flow.vars} | {i.name for i in flow.inputs} | {k for row in flow.matrix for k in row}
+    values: list[object] = [v.value for v in flow.vars] + [i.default for i in flow.inputs]
+    values += [flow.http.headers, flow.http.params]
+    for step in (*flow.steps, *flow.finally_steps):
+        values += [*_request_templates(step), *_response_templates(step)]
+    return names | {n for v in values for t in templates_in(v) for n in t.names}
 
 
 def _defined_by(step: Step) -> set[str]:
@@ -226,29 +256,13 @@ def _request_templates(step: Step) -> list[object]:
 
 
 def _response_templates(step: Step) -> list[object]:
-    e = step.expect
-    values: list[object] = [c.value for c in step.captures]
-    for checks in [*(j.checks for j in e.json), *(h.checks for h in e.headers)]:
-        values.extend(_check_values(checks))
-    values.extend(_check_values(e.time_ms))
-    values.extend(e.that)
-    if step.retry:
-        values.append(step.retry.until)
-    return values
-
-
-def _check_values(checks: Iterable[Check]) -> list[object]:
-    out: list[object] = []
-    for check in checks:
-        out.append(check.expected)
-        out.extend(_check_values(check.nested))
-    return out
+    return list(step.checking_values())
 
 
 def _undefined(values: Iterable[object], known: set[str], where: str, step: str) -> list[Problem]:
     problems = []
     for template in (t for v in values for t in templates_in(v)):
-        for name in sorted(template.names - known):
+        for name in sorted(template.names - known - template.optional):
             hint = did_you_mean(name, known) or (
                 f"define `{name}` under `vars:`, capture it in an earlier step, or pass --var {name}=..."
             )

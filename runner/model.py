@@ -155,6 +155,25 @@ class Step:
             return (r.url, r.params, r.headers, r.json, r.body, r.form)
         return tuple(self.use.inputs.values()) if self.use else ()
 
+    def checking_values(self) -> tuple[Any, ...]:
+        """The compiled values rendered once the response is in: captures, expectations, `until`."""
+        e = self.expect
+        values: list[Any] = [c.value for c in self.captures]
+        for checks in [*(j.checks for j in e.json), *(h.checks for h in e.headers), e.time_ms]:
+            values.extend(_expected_values(checks))
+        values.extend(e.that)
+        if self.retry:
+            values.append(self.retry.until)
+        return tuple(values)
+
+
+def _expected_values(checks: tuple[Check, ...]) -> list[Any]:
+    out: list[Any] = []
+    for check in checks:
+        out.append(check.expected)
+        out.extend(_expected_values(check.nested))
+    return out
+
 
 @dataclass(frozen=True, slots=True)
 class HttpDefaults:

@@ -142,6 +142,8 @@ async def run_flow(
     """One run of `flow`: its vars (the row's and --var values win), steps, then `finally`."""
     started = time.perf_counter()
     scope = RunScope(env, redactor, data_seed or str(seed), frozen=options.seed is not None)
+    if row is not None:  # the run's title shows the values it used: --var wins over the row
+        row = {name: options.vars.get(name, value) for name, value in row.items()}
     try:
         scope.set_vars(flow, {**(row or {}), **options.vars})
     except VarError as err:

@@ -24,7 +24,7 @@ SUPPORTED_KEYWORDS = frozenset(
     {
         "$schema", "$id", "$defs", "$ref", "title", "description", "type", "properties",
         "additionalProperties", "required", "items", "enum", "anyOf", "if", "then", "minimum",
-        "maximum", "exclusiveMinimum", "pattern", "minItems", "minProperties", "propertyNames",
+        "maximum", "exclusiveMinimum", "pattern", "minItems", "minProperties", "propertyNames", "patternProperties",
     }
 )  # fmt: skip
 
@@ -197,6 +197,11 @@ class _Checker:
                     self.problems.append(Problem(self.doc.key_span(child), problem.message))
             if key in properties:
                 self.check(item, properties[key], child)
+                continue
+            patterns = [p for p in schema.get("patternProperties", {}) if re.search(p, key)]
+            if patterns:  # `x-` keys: accepted and ignored
+                for pattern in patterns:
+                    self.check(item, schema["patternProperties"][pattern], child)
                 continue
             extra = schema.get("additionalProperties", True)
             if extra is False:

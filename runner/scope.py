@@ -39,11 +39,26 @@ class VarError(Exception):
         super().__init__(f"{kind} `{var.name}`: {cause}")
 
 
+class Headers(dict[str, str]):
+    """Response headers as templates read them: by any spelling of the name (`Content-Type`,
+    `content-type`); a header sent twice reads as its values joined by ", "."""
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower() if isinstance(name, str) else name)
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name.lower() if isinstance(name, str) else name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower() if isinstance(name, str) else name, default)
+
+
 def response_view(response: ReceivedResponse) -> dict[str, Any]:
     """A response as templates read it: status, headers, json, text, elapsed_ms."""
-    headers: dict[str, str] = {}
+    headers = Headers()
     for name, value in response.headers:
-        headers[name.lower()] = value if name.lower() not in headers else f"{headers[name.lower()]}, {value}"
+        key = name.lower()
+        dict.__setitem__(headers, key, value if key not in headers else f"{headers[key]}, {value}")
     return {
         "status": response.status,
         "headers": headers,

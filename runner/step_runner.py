@@ -205,8 +205,9 @@ class StepRunner:
         return str(err)
 
     def _variables(self, step: Step) -> dict[str, Any]:
-        """The names the step's templates read, with their values, for the failure report."""
-        names = {n for v in step.sending_values() for t in templates_in(v) for n in t.names}
+        """The names the step's templates read (request, expectations, captures), with their values."""
+        values = (*step.sending_values(), *step.checking_values())
+        names = {n for v in values for t in templates_in(v) for n in t.names}
         visible = self.scope.mapping()
         hidden = ("env", "steps", "vars")
         return {n: visible[n] for n in sorted(names) if n in visible and not callable(visible[n]) and n not in hidden}

@@ -22,10 +22,11 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefine
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
+from jinja2.utils import missing
 
 from runner import template_guard as guard
 from runner.limits import MAX_TEMPLATE_CHARS
-from runner.source import Span
+from runner.source import Span, did_you_mean
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
 
@@ -53,6 +54,32 @@ class TemplateRenderError(Exception):
 
 class EnvironmentVariables(dict[str, str]):
     """`env` in templates: a missing variable says so by name, not "dict has no attribute"."""
+
+
+class FlowUndefined(StrictUndefined):
+    """Strict, and says in the flow's words what was missing: not "'dict object' has no
+    attribute 'frist'", but "no `frist` in the mapping (it has: first, second)"."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_hint:
+            return self._undefined_hint
+        name, obj = self._undefined_name, self._undefined_obj
+        if obj is missing:
+            return f"`{name}` is not defined"
+        if isinstance(obj, dict):
+            keys = [str(k) for k in obj]
+            close = did_you_mean(str(name), keys)
+            listed = ", ".join(keys[:12]) + (", ..." if len(keys) > 12 else "") if keys else "nothing"
+            return f"no `{name}` in the mapping (it has: {listed})" + (f"; {close}" if close else "")
+        if isinstance(obj, list):
+            return f"no item `{name}` in a list of {len(obj)}"
+        if obj is None:
+            return f"the value is null, so it has no `{name}`"
+        kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a text"}
+        return f"{kinds.get(type(obj), 'the value')} ({str(obj)[:40]}) has no `{name}`"
 
 
 class _GuardedCodeGenerator(CodeGenerator):
@@ -99,7 +126,7 @@ def environment() -> SandboxedEnvironment:
     # Not `optimized`: Jinja's optimizer folds constant expressions at compile time, outside the
     # sandbox's checks (`'a' | center(10**9)` would run during `validate`), and folds
     # `'nan' | float` into code that names an undefined `nan`.
-    return _FlowEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, optimized=False)
+    return _FlowEnvironment(undefined=FlowUndefined, autoescape=False, keep_trailing_newline=True, optimized=False)
 
 
 def condition_text(template: Template) -> str:
@@ -122,6 +149,8 @@ class Template:
     names: frozenset[str]
     _render: Any  # a compiled jinja2 Template or TemplateExpression
     native: bool
+    optional: frozenset[str] = frozenset()  # names read only under `default` or `is defined`
+    step_ids: frozenset[str] = frozenset()  # the X of every `steps.X` it reads
 
     def render(self, scope: Mapping[str, Any]) -> Any:
         """The value of the template in `scope`: native for `{{ expr }}`, else text."""
@@ -140,7 +169,9 @@ class Template:
         except MemoryError:
             raise TemplateRenderError(self, "the template ran out of memory") from None
         except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as err:
-            raise TemplateRenderError(self, f"{type(err).__name__}: {err}") from None
+            # Python's own errors keep their name ("TypeError: ..."); ours speak for themselves.
+            builtin = type(err).__module__ == "builtins"
+            raise TemplateRenderError(self, f"{type(err).__name__}: {err}" if builtin else str(err)) from None
 
 
 def compile_template(source: str, span: Span) -> Template:
@@ -155,13 +186,14 @@ def compile_template(source: str, span: Span) -> Template:
     try:
         parsed = env.parse(source)
         names = frozenset(meta.find_undeclared_variables(parsed))
+        facts = {"optional": _guarded_names(parsed), "step_ids": _step_ids(parsed)}
         single = _SINGLE_EXPRESSION.match(source)
         if single and "{{" not in single["expr"] and "}}" not in single["expr"]:
             expr = env.compile_expression(single["expr"].strip(), undefined_to_none=False)
-            return Template(source, span, names, expr, native=True)
+            return Template(source, span, names, expr, native=True, **facts)
         for loop in parsed.find_all(nodes.For):  # each iteration goes through the loop budget
             loop.iter = nodes.Filter(loop.iter, _LOOP_FILTER, [], [], None, None, lineno=loop.lineno)
-        return Template(source, span, names, env.from_string(parsed), native=False)
+        return Template(source, span, names, env.from_string(parsed), native=False, **facts)
     except TemplateSyntaxError as err:
         where = span.shifted((err.lineno or 1) - 1)
         raise TemplateCompileError(where, f"template syntax error: {err.message}") from None
@@ -170,6 +202,23 @@ def compile_template(source: str, span: Span) -> Template:
         # or a sum of 5,000 terms exhaust the stack. Nothing real comes near.
         hint = "split it: compute parts in `vars` and combine them"
         raise TemplateCompileError(span, "the template nests too deeply to compile", hint) from None
+
+
+def _guarded_names(parsed: nodes.Template) -> frozenset[str]:
+    """Names the template reads through `| default(...)` or tests with `is defined`: an absent
+    one is expected there, so it is not an undefined name."""
+    guards = [f.node for f in parsed.find_all(nodes.Filter) if f.name in ("default", "d")]
+    guards += [t.node for t in parsed.find_all(nodes.Test) if t.name in ("defined", "undefined")]
+    return frozenset(g.name for g in guards if isinstance(g, nodes.Name))
+
+
+def _step_ids(parsed: nodes.Template) -> frozenset[str]:
+    """The X of `steps.X` and `steps['X']`: checked against the ids of earlier steps at load."""
+    ids = {n.attr for n in parsed.find_all(nodes.Getattr) if isinstance(n.node, nodes.Name) and n.node.name == "steps"}
+    for item in parsed.find_all(nodes.Getitem):
+        if isinstance(item.node, nodes.Name) and item.node.name == "steps" and isinstance(item.arg, nodes.Const):
+            ids.add(str(item.arg.value))
+    return frozenset(ids)
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,9 +129,7 @@ class _Converter:
                 )
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
-                self.problems.append(
-                    Problem(self.span(key_node), "a mapping key must be a plain string", "quote the key")
-                )
+                self.problems.append(self.bad_key(key_node))
                 continue
             key = str(key_node.value)  # keys are names as written: `200:` and `on:` stay text
             if key in out:
@@ -147,6 +145,15 @@ class _Converter:
             self.doc.keys[(*path, key)] = self.span(key_node)
             out[key] = self.convert(value_node, (*path, key))
         return out
+
+    def bad_key(self, node: yaml.Node) -> Problem:
+        """A key that is not a string; `url: {{ base }}` makes one, a mapping inside a mapping."""
+        span = self.span(node)
+        line = self.doc.source.line(span.line)
+        if isinstance(node, yaml.MappingNode) and "{{" in line:
+            at = Span(self.doc.source, span.line, line.index("{{") + 1)
+            return Problem(at, _UNQUOTED, _QUOTE_TEMPLATE)
+        return Problem(span, "a mapping key must be a plain string", "quote the key")
 
     def scalar(self, node: yaml.Node) -> Any:
         if node.tag in _TEXT_TAGS:
@@ -226,6 +233,29 @@ def _control_character(source: SourceFile) -> Problem | None:
     )
 
 
+_UNQUOTED_TEMPLATE = re.compile(r"(?:^|[:\-,\[])\s*\{\{")
+_UNQUOTED = "an unquoted template: YAML reads `{{` as the start of a mapping"
+_QUOTE_TEMPLATE = 'a value that starts with {{ must be quoted, or YAML reads a mapping: url: "{{ base }}/get"'
+
+
+def _yaml_problem(source: SourceFile, err: yaml.MarkedYAMLError) -> Problem:
+    """PyYAML's error, with a hint for the mistakes people make most: a tab, an unquoted
+    template, an unquoted `: ` inside a value."""
+    mark = err.problem_mark or err.context_mark
+    span = Span(source, mark.line + 1, mark.column + 1) if mark else None
+    what = " ".join(filter(None, [err.context, err.problem]))
+    hint = "check the indentation and quoting around this line"
+    line = source.line(span.line) if span else ""
+    if err.problem and "'\\t'" in err.problem:
+        return Problem(span, "a tab in the indentation: YAML indents with spaces only", "replace the tab by spaces")
+    if span and _UNQUOTED_TEMPLATE.search(line):
+        at = Span(source, span.line, line.index("{{") + 1)
+        return Problem(at, _UNQUOTED, _QUOTE_TEMPLATE)
+    if err.problem and "mapping values are not allowed" in err.problem:
+        hint = 'a value that holds ": " must be quoted: name: "Error: declined"'
+    return Problem(span, f"invalid YAML: {what}", hint)
+
+
 def parse_yaml(source: SourceFile) -> tuple[Document, list[Problem]]:
     """Parse `source` into a `Document`; YAML errors come back as problems, never raised."""
     doc = Document(source, None)
@@ -251,14 +281,7 @@ def parse_yaml(source: SourceFile) -> tuple[Document, list[Problem]]:
         hint = "flatten the data; an alias that contains itself (&a {b: *a}) nests without end"
         return doc, [Problem(deep, f"the document nests deeper than {MAX_YAML_DEPTH} levels", hint)]
     except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        span = Span(source, mark.line + 1, mark.column + 1) if mark else None
-        what = " ".join(filter(None, [err.context, err.problem]))
-        hint = "check the indentation and quoting around this line"
-        if err.problem and "mapping values are not allowed" in err.problem:
-            hint = 'a value that holds ": " must be quoted: name: "Error: declined"'
-
-        return doc, [Problem(span, f"invalid YAML: {what}", hint)]
+        return doc, [_yaml_problem(source, err)]
     except yaml.YAMLError as err:
         return doc, [Problem(Span(source, 1, 1), f"invalid YAML: {err}")]
     finally:

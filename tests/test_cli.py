@@ -146,7 +146,7 @@ def test_list_shows_flows_steps_and_lines(write, cli):
 def test_validate_a_good_flow(write, cli):
     result = cli("validate", write(TWO_STEPS))
     assert result.code == 0
-    assert "✓ 1 flow valid (2 steps)" in result.out
+    assert "✓ 1 flow valid (2 steps): checked YAML, the flow schema" in result.out
 
 
 def test_validate_accepts_names_given_with_var(write, cli):

@@ -18,7 +18,9 @@ def keywords(node, inside_properties=False):
         for key, value in node.items():
             if not inside_properties:
                 yield key
-            yield from keywords(value, inside_properties=key in ("properties", "$defs") and not inside_properties)
+            yield from keywords(
+                value, inside_properties=key in ("properties", "$defs", "patternProperties") and not inside_properties
+            )
     elif isinstance(node, list):
         for item in node:
             yield from keywords(item)
@@ -67,6 +69,7 @@ steps:
     "empty-steps": "steps: []\n",
     "no-steps": "name: x\n",
     "bool-timeout": "http: {timeout: true}\nsteps:\n  - request: {url: x}\n",
+    "x-keys": "x-anchors: {a: &a 1}\nsteps:\n  - request: {url: x}\n    x-note: {b: *a}\n",
     "bad-type-name": "steps:\n  - request: {url: x}\n    expect: {json: {$.a: {type: str}}}\n",
 }
 

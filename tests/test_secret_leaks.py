@@ -126,15 +126,18 @@ def test_a_short_cvv_is_masked_where_it_stands_but_the_same_digits_elsewhere_sta
 SPAN = Span(SourceFile("flow.yaml", "x"), 1, 1)
 
 
-def test_a_secret_quoted_by_python_in_a_template_error_is_masked():
+def test_a_secret_quoted_by_python_in_an_error_message_is_masked():
     secret = "it's-a\\secret"
     redactor = Redactor()
     redactor.add(secret, "PW")
+    for message in (f"KeyError: {secret!r}", f"no {{'k': {secret!r}}} here", f"ValueError: {[secret]}"):
+        assert repr(secret)[1:-1] not in redactor.redact(message) and MASK in redactor.redact(message)
+
+
+def test_a_template_error_names_what_was_missing_without_quoting_it_by_python():
     with pytest.raises(TemplateRenderError) as caught:
-        compile_template("{{ {}[pw].x }}", SPAN).render({"pw": secret})
-    message = str(caught.value)
-    assert secret not in message and repr(secret)[1:-1] in message  # Jinja quotes it...
-    assert MASK in redactor.redact(message) and repr(secret)[1:-1] not in redactor.redact(message)  # ...and we mask
+        compile_template("{{ {}[pw].x }}", SPAN).render({"pw": "it's-a\\secret"})
+    assert str(caught.value) == "no `it's-a\\secret` in the mapping (it has: nothing)"
 
 
 def test_text_is_masked_before_it_is_cut(cli, live_server, tmp_path, write):

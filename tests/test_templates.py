@@ -36,12 +36,12 @@ def test_rendering_keeps_native_types_for_single_expressions(text, expected):
 
 
 def test_an_undefined_name_is_an_error():
-    with pytest.raises(TemplateRenderError, match="'missing' is undefined"):
+    with pytest.raises(TemplateRenderError, match="`missing` is not defined"):
         render("{{ missing }}")
 
 
 def test_an_undefined_attribute_is_an_error_in_text_too():
-    with pytest.raises(TemplateRenderError, match="has no attribute 'nope'"):
+    with pytest.raises(TemplateRenderError, match="no `nope` in the mapping"):
         render("x {{ d.nope }}", d={})
 
 

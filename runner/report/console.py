@@ -38,6 +38,11 @@ _MARKS = {
 }
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 step`, `2 steps`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def plain(text: str, **_: Any) -> str:
     return text
 
@@ -146,14 +151,15 @@ class ConsoleReport:
         passed = sum(1 for f in flows if f.passed)
         not_started = sum(1 for f in flows if not f.started)
         failed = len(flows) - passed - not_started
-        flow_part = f"{len(flows)} flow{'s' if len(flows) != 1 else ''}: {passed} passed, {failed} failed"
+        flow_part = f"{plural(len(flows), 'flow')}: {passed} passed, {failed} failed"
         if not_started:
             flow_part += f", {not_started} not started"
         failed_steps = count[Outcome.FAILED] + count[Outcome.ERROR]
         skipped = f", {count[Outcome.SKIPPED]} skipped" if count[Outcome.SKIPPED] else ""
         not_run = count[Outcome.NOT_RUN]
         step_part = (
-            f"{len(steps)} steps: {count[Outcome.PASSED]} passed, {failed_steps} failed{skipped}, {not_run} not run"
+            f"{plural(len(steps), 'step')}: {count[Outcome.PASSED]} passed, {failed_steps} failed{skipped}, "
+            f"{not_run} not run"
         )
         colour = "green" if failed == 0 else "red"
         line = self.paint(f"{flow_part} · {step_part} · {elapsed_s:.2f} s · seed {seed}", fg=colour, bold=True)
