@@ -7,15 +7,26 @@ Equality is JSON equality: `1` equals `1.0`, but `true` is not `1` and `"201"` i
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from jinja2 import Undefined
+
 from runner.model import Check, Expect
 from runner.results import MISSING, AssertionResult, ReceivedResponse
 from runner.schema_check import is_type, type_name
-from runner.templates import Template, TemplateRenderError, Tree, condition_text
+from runner.templates import (
+    Template,
+    TemplateCompileError,
+    TemplateRenderError,
+    Tree,
+    compile_template,
+    condition_text,
+    operand_texts,
+)
 
 Render = Callable[[Any], Any]
 _COMPARISONS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
@@ -159,7 +170,41 @@ def _one(
         return _length(subject, check, actual, expected, render)
     verdict = _check(check.op, actual, expected)
     message = verdict if isinstance(verdict, str) else ""
-    return [AssertionResult(subject, check.op, expected, actual, verdict is True, check.span, message)]
+    root = subject if subject.startswith("$") else "$"  # paths read from the document's root
+    diff = structural_diff(expected, actual, root) if check.op == "eq" and verdict is False else ()
+    return [AssertionResult(subject, check.op, expected, actual, verdict is True, check.span, message, diff)]
+
+
+MAX_DIFFERENCES = 10
+
+
+def structural_diff(expected: Any, actual: Any, path: str = "$") -> tuple[tuple[str, Any, Any], ...]:
+    """Where two mappings or lists differ, as (JSON path, expected, actual); MISSING for an
+    absent key or item. Empty for two scalars: their line already says it all."""
+    if not (isinstance(expected, (dict, list)) and isinstance(actual, (dict, list))):
+        return ()
+    found: list[tuple[str, Any, Any]] = []
+    stack = [(path, expected, actual)]
+    while stack and len(found) < MAX_DIFFERENCES:
+        where, want, got = stack.pop()
+        if isinstance(want, dict) and isinstance(got, dict):
+            keys = list(want) + [k for k in got if k not in want]
+            children = [(_json_member(where, k), want.get(k, MISSING), got.get(k, MISSING)) for k in keys]
+        elif isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+            children = [(f"{where}[{i}]", w, g) for i, (w, g) in enumerate(zip(want, got, strict=True))]
+        else:
+            if want is MISSING or got is MISSING or not json_equal(want, got):
+                found.append((where, want, got))
+            continue
+        stack.extend(
+            reversed([c for c in children if c[1] is MISSING or c[2] is MISSING or not json_equal(c[1], c[2])])
+        )
+    return tuple(found)
+
+
+def _json_member(path: str, key: Any) -> str:
+    text = str(key)
+    return f"{path}.{text}" if text.isidentifier() else f"{path}[{json.dumps(text)}]"
 
 
 def _length(subject: str, check: Check, actual: Any, expected: Any, render: Render) -> list[AssertionResult]:
@@ -252,7 +297,24 @@ def _that(condition: Template, render: Render) -> AssertionResult:
         value = render(condition)
     except TemplateRenderError as err:
         return AssertionResult(subject, "true", True, MISSING, False, condition.span, str(err))
-    return AssertionResult(subject, "true", True, value, bool(value), condition.span)
+    if value:
+        return AssertionResult(subject, "true", True, value, True, condition.span)
+    return AssertionResult(subject, "true", True, value, False, condition.span, _operand_values(condition, render))
+
+
+def _operand_values(condition: Template, render: Render) -> str:
+    """`response.status = 404, limit = 300`: what the failed condition compared (as pytest shows)."""
+    shown = []
+    for text in operand_texts(condition):
+        try:
+            value = render(compile_template("{{ " + text + " }}", condition.span))
+        except (TemplateCompileError, TemplateRenderError):
+            continue
+        if isinstance(value, Undefined):
+            continue
+        rendered = json.dumps(value, ensure_ascii=False, default=str)
+        shown.append(f"{text} = {rendered if len(rendered) <= 80 else rendered[:77] + '...'}")
+    return ", ".join(shown)
 
 
 def _shown_expected(expected: Any, render: Render) -> Any:

@@ -37,6 +37,13 @@ from runner.source import did_you_mean
 
 VALIDATE_CHECKS = "YAML, the flow schema, templates, JSONPaths, regular expressions, files and names"
 PATHS = click.argument("paths", nargs=-1, required=True)  # not click.Path: it stats, and a NUL raises
+EXCLUDE = click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="GLOB",
+    help="In folders, skip paths matching GLOB (relative to the folder, or a name); repeatable.",
+)
 VARS = click.option(
     "--var",
     "variables",
@@ -67,6 +74,7 @@ def cli() -> None:
 @cli.command()
 @PATHS
 @VARS
+@EXCLUDE
 @click.option("--env-file", metavar="FILE", help="A dotenv file read as env.NAME and by secret().")
 @click.option("--tag", "tags", multiple=True, help="Run only flows with this tag (repeat for any of several).")
 @click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="How many flows run at once.")
@@ -83,6 +91,7 @@ def cli() -> None:
 def run(
     paths: Sequence[str],
     variables: Sequence[str],
+    exclude: Sequence[str],
     env_file: str | None,
     tags: Sequence[str],
     jobs: int,
@@ -105,7 +114,7 @@ def run(
     context = RunContext(command_line_vars=overrides, env_file=env_file, env_file_names=list(from_file))
     env = dict(os.environ) | from_file
     try:
-        flows = _select(load_flows(paths, extra_names=overrides), tags, paths)
+        flows = _select(load_flows(paths, extra_names=overrides, exclude=exclude), tags, paths)
     except LoadError as err:
         files.write_load_errors(err.problems, context)
         raise
@@ -247,10 +256,12 @@ def _select(flows: list[Flow], tags: Sequence[str], paths: Sequence[str]) -> lis
 @cli.command()
 @PATHS
 @VARS
-def validate(paths: Sequence[str], variables: Sequence[str]) -> None:
+@EXCLUDE
+def validate(paths: Sequence[str], variables: Sequence[str], exclude: Sequence[str]) -> None:
     """Check flows without sending a request: schema, templates, JSONPaths, names."""
     try:
-        flows = load_flows(paths, extra_names=dict(_parse_var(v) for v in variables), runnable=False)
+        names = dict(_parse_var(v) for v in variables)
+        flows = load_flows(paths, extra_names=names, runnable=False, exclude=exclude)
     except LoadError as err:
         found = plural(len(err.problems), "problem")
         _fail(f"{err}\n\n{found} found by checking {VALIDATE_CHECKS}; no request was sent.", 2)
@@ -260,9 +271,10 @@ def validate(paths: Sequence[str], variables: Sequence[str]) -> None:
 
 @cli.command("list")
 @PATHS
-def list_flows(paths: Sequence[str]) -> None:
+@EXCLUDE
+def list_flows(paths: Sequence[str], exclude: Sequence[str]) -> None:
     """List the flows, their steps, tags and file locations."""
-    for flow in load_flows(paths, runnable=False):
+    for flow in load_flows(paths, runnable=False, exclude=exclude):
         tags = f"  [{', '.join(flow.tags)}]" if flow.tags else ""
         kind = "  (sub-flow, run through `use`)" if flow.is_sub_flow else ""
         rows = f"  ({len(flow.matrix)} matrix rows)" if flow.matrix else ""

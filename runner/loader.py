@@ -18,56 +18,14 @@ from runner.build import FlowBuilder
 from runner.errors import LoadError
 from runner.limits import MAX_USE_DEPTH
 from runner.model import Flow, Step
-from runner.schema_check import check_flow_document, flow_schema
+from runner.scan import find_flow_files, shown
+from runner.schema_check import check_flow_document
 from runner.source import Problem, SourceFile, Span, did_you_mean
 from runner.templates import environment, templates_in
 from runner.yaml_source import parse_yaml
 
-FLOW_SUFFIXES = (".yaml", ".yml")
 # Names every template may read; `response` is added inside expect, capture and retry.
 BUILTIN_NAMES = frozenset({"vars", "env", "secret", "steps", "uuid", "now", "random_int", "fake"})
-
-
-def find_flow_files(paths: Sequence[str]) -> tuple[list[Path], list[Problem]]:
-    """The flow files named by `paths` (files, or folders searched recursively)."""
-    files: list[Path] = []
-    problems: list[Problem] = []
-    for name in paths:
-        path = Path(name)
-        found = fs.kind(path)
-        if found == "folder":
-            candidates = (p for p in path.rglob("*") if p.suffix in FLOW_SUFFIXES and fs.kind(p) == "file")
-            files.extend(sorted(p for p in candidates if _looks_like_flow(p)))
-        elif found == "file":
-            files.append(path)
-        else:
-            why = fs.why_not_a_file(path)
-            if why == "no such file":
-                why = "no such file or folder"
-            hint = "check the path; it is relative to the current folder"
-            problems.append(Problem(None, f"{_shown(name)}: {why}", hint))
-    return files, problems
-
-
-def _shown(name: str) -> str:
-    """A path as it can be printed: NULs visible, a very long one shortened."""
-    text = name.replace("\0", "\\0")
-    return text if len(text) <= 120 else f"{text[:100]}...({len(text):,} characters)"
-
-
-def _looks_like_flow(path: Path) -> bool:
-    """Inside a folder, YAML that has no flow key at all is data (a schema, rows), not a flow.
-
-    Reads lines only until the first flow key, usually the first line, as the file is read in
-    full again when it loads.
-    """
-    keys = set(flow_schema()["properties"])
-    try:
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            top_level = (line for line in lines if not line.startswith((" ", "\t", "#", "-")))
-            return any(line.split(":", 1)[0].strip() in keys for line in top_level)
-    except OSError:
-        return True
 
 
 class FlowLoader:
@@ -97,7 +55,7 @@ class FlowLoader:
         try:
             text = fs.read_text(path)
         except fs.UnreadableFileError as err:
-            return None, [Problem(None, f"{_shown(str(path))}: cannot read the flow file: {err}")]
+            return None, [Problem(None, f"{shown(str(path))}: cannot read the flow file: {err}")]
         doc, problems = parse_yaml(SourceFile(str(path), text))
         if problems:
             return None, problems
@@ -119,9 +77,9 @@ class FlowLoader:
         why = fs.why_not_a_file(target)
         if why:
             if why == "no such file":
-                why = f"no such flow file ({_shown(str(target))})"
+                why = f"no such flow file ({shown(str(target))})"
             hint = "the path is relative to the file that uses it"
-            problems.append(Problem(span, f"`use: {_shown(name)}`: {why}", hint))
+            problems.append(Problem(span, f"`use: {shown(name)}`: {why}", hint))
             return None
         if len(self.loading) >= MAX_USE_DEPTH:
             problems.append(
@@ -157,13 +115,15 @@ def load_flow(path: str | Path, *, extra_names: Iterable[str] = ()) -> Flow:
     return flow
 
 
-def load_flows(paths: Sequence[str], *, extra_names: Iterable[str] = (), runnable: bool = True) -> list[Flow]:
+def load_flows(
+    paths: Sequence[str], *, extra_names: Iterable[str] = (), runnable: bool = True, exclude: Sequence[str] = ()
+) -> list[Flow]:
     """Load every flow under `paths`, sub-flows included; raises `LoadError` listing every problem.
 
     With `runnable`, returns the flows to run: a sub-flow (one with a required input) runs only
     through `use`, so naming one on the command line is a problem; otherwise returns them all.
     """
-    files, problems = find_flow_files(paths)
+    files, problems = find_flow_files(paths, exclude)
     loader = FlowLoader(extra_names)
     flows = [f for f in (loader.load(file) for file in files) if f is not None]
     problems.extend(loader.all_problems())

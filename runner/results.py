@@ -38,6 +38,7 @@ class AssertionResult:
     passed: bool
     span: Span | None
     message: str = ""  # why it failed, when the values alone do not say
+    diff: tuple[tuple[str, Any, Any], ...] = ()  # where two structures differ: (path, expected, actual)
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,6 +221,45 @@ def _step_ids(parsed: nodes.Template) -> frozenset[str]:
     return frozenset(ids)
 
 
+def operand_texts(template: Template) -> list[str]:
+    """The operands of a condition, as expressions to evaluate for a failure message:
+    `response.status < 300 and ok` gives ["response.status", "ok"]. Only plain lookups (names,
+    attributes, items, a filter without arguments) are given, never calls with effects."""
+    try:
+        parsed = environment().parse(template.source)
+    except TemplateSyntaxError:
+        return []
+    outputs = [node for output in parsed.find_all(nodes.Output) for node in output.nodes]
+    found: list[str] = []
+    stack: list[nodes.Node] = list(reversed(outputs))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, nodes.Compare):
+            stack.extend(reversed([node.expr, *(op.expr for op in node.ops)]))
+        elif isinstance(node, (nodes.And, nodes.Or)):
+            stack.extend([node.right, node.left])
+        elif isinstance(node, (nodes.Not, nodes.Test)):
+            stack.append(node.node)
+        elif (text := _lookup_text(node)) is not None and text not in found:
+            found.append(text)
+    return found
+
+
+def _lookup_text(node: nodes.Node) -> str | None:
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        inner = _lookup_text(node.node)
+        return f"{inner}.{node.attr}" if inner else None
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        inner = _lookup_text(node.node)
+        return f"{inner}[{node.arg.value!r}]" if inner else None
+    if isinstance(node, nodes.Filter) and not node.args and not node.kwargs and node.node is not None:
+        inner = _lookup_text(node.node)
+        return f"{inner} | {node.name}" if inner else None
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Tree:
     """A compiled structured value (a JSON body, a mapping of headers) with templates inside."""

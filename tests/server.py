@@ -86,6 +86,9 @@ def create_app() -> Starlette:
             return JSONResponse({"error": "unauthorised"}, status_code=401)
         return JSONResponse({"secret_data": "ok", "echo_token": ISSUED_TOKEN})
 
+    async def png(request: Request) -> Response:
+        return Response(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), media_type="image/png")
+
     async def text(request: Request) -> Response:
         return PlainTextResponse("hello, this is not JSON")
 
@@ -129,6 +132,7 @@ def create_app() -> Starlette:
         Route("/login", login, methods=["POST"]),
         Route("/private", private),
         Route("/text", text),
+        Route("/png", png),
         Route("/slow", slow),
         Route("/status/{code:int}", status),
         Route("/cookie/set", set_cookie),

@@ -135,3 +135,41 @@ def test_a_missing_secret_says_which_variable_to_set(write, cli):
         in result.out
     )
     assert "MissingSecretError" not in result.out
+
+
+# 7. a folder scan finds flows, not workflows, packages or data
+def test_a_folder_scan_passes_by_what_is_not_a_flow(write, cli, live_server, tmp_path):
+    flow = BASE + 'steps:\n  - request: {url: "{{ base }}/things"}\n'
+    write(flow, "flows/a.yaml")
+    write(flow, "flows/skip-me.yaml")
+    write("name: CI\non: push\njobs: {}\n", ".github/workflows/ci.yml")
+    write(flow, "node_modules/pkg/flow.yaml")
+    write(flow, ".venv/lib/flow.yaml")
+    write("home = /usr\n", "env/pyvenv.cfg")
+    write(flow, "env/lib/flow.yaml")
+    write("services: {web: {image: nginx}}\n", "docker-compose.yml")
+    write("- {card: 1}\n", "flows/rows.yaml")
+    result = cli("run", "--exclude", "flows/skip-*", tmp_path, env={"BASE_URL": live_server})
+    assert result.code == 0, result.output
+    assert "1 flow: 1 passed" in result.out and "flows/a.yaml" in result.out
+    listed = cli("list", "--exclude", "skip-me.yaml", tmp_path)
+    assert listed.out.count(".yaml") == 1
+
+
+# 15. a flow that does not load still gets every report
+def test_every_report_is_written_when_the_flows_do_not_load(write, cli, tmp_path):
+    import json
+    from importlib import resources
+
+    import jsonschema
+
+    path = write("steps:\n  - request: {url: 'http://x.test/{{ nope }}'}\n")
+    out = {k: tmp_path / f"r.{k}" for k in ("json", "html", "xml")}
+    result = cli("run", "--report", out["json"], "--html", out["html"], "--junit", out["xml"], path)
+    assert result.code == 2
+    report = json.loads(out["json"].read_text())
+    jsonschema.validate(report, json.loads(resources.files("runner").joinpath("report/report.schema.json").read_text()))
+    assert report["passed"] is False and report["flows"] == []
+    assert report["problems"][0]["location"] == f"{path}:2:20"
+    assert "`nope` is not defined" in out["html"].read_text()
+    assert "<error" in out["xml"].read_text()

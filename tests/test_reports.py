@@ -3,6 +3,7 @@ schema), the HTML page (looked at in headless Chromium), replay commands, seeds,
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -209,11 +210,61 @@ def test_the_html_report_shows_the_failure_in_a_browser(cli, live_server, tmp_pa
         assert page.title() == "apiflow report: failed"
         assert page.locator("#summary").inner_text().startswith("3 flows: 1 passed, 2 failed")
         assert page.get_by_text("Create a widget", exact=False).first.is_visible()
-        assert page.get_by_text('expected: "gadget"').is_visible()
-        assert page.get_by_text('actual: "widget"').is_visible()
+        assert page.get_by_role("cell", name='"gadget"', exact=True).is_visible()
+        assert page.get_by_role("cell", name='"widget"', exact=True).is_visible()
         assert page.get_by_text("connection refused", exact=False).first.is_visible()
         assert not page.get_by_text("List things", exact=False).first.is_visible()  # passing flows stay folded
         browser.close()
+
+
+READS_WELL = """
+name: Reads well
+vars: {base: "{{ env.BASE_URL }}"}
+steps:
+  - name: A picture
+    request: {url: "{{ base }}/png"}
+  - name: Compare things
+    request: {url: "{{ base }}/echo?a=1"}
+    expect:
+      json:
+        $.nope: 1
+        $.query: {eq: {a: "2", b: "3"}}
+  - name: Never reached
+    request: {url: "{{ base }}/things"}
+"""
+
+
+def test_the_html_report_reads_as_well_as_the_console(cli, live_server, tmp_path, write):
+    from playwright.sync_api import sync_playwright
+
+    result, reports = run_with_reports(cli, live_server, tmp_path, write(READS_WELL), extra=["-v"])
+    html = reports["html"]
+    assert "\x00" not in html
+    assert "&lt;binary: 272 bytes, sha256" in html  # not the raw bytes
+    assert "<binary: 272 bytes, sha256" in result.out
+    assert "expected: " not in html.split("<body>")[1].split("Replay")[0]  # the column says it
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto((tmp_path / "out.html").as_uri())
+        meta = page.locator("header .muted").inner_text()
+        assert re.search(r"· \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", meta), meta  # not an ISO string
+        assert page.get_by_role("cell", name="(nothing)", exact=True).is_visible()  # $.nope, as the console says
+        assert page.get_by_text("differs at:").is_visible()
+        assert page.get_by_text('$.query.a: expected "2", actual "1"').is_visible()
+        assert page.get_by_text('$.query.b: expected "3", actual (nothing)').is_visible()
+        never = page.locator(".step.line", has_text="Never reached")
+        assert never.inner_text().strip() == "· Never reached · not run"  # a line: no fold, no "0 ms"
+        browser.close()
+    data = json.loads(reports["json"])
+    checks = data["flows"][0]["steps"][1]["assertions"]
+    assert checks[0]["absent"] is True and checks[0]["actual"] is None
+    assert checks[1]["diff"] == [
+        {"path": "$.query.a", "expected": "2", "actual": "1"},
+        {"path": "$.query.b", "expected": "3"},
+    ]
+    assert base64.b64decode(data["flows"][0]["steps"][0]["response"]["body"]["base64"]).startswith(b"\x89PNG")
+    jsonschema.validate(data, json.loads(resources.files("runner").joinpath("report/report.schema.json").read_text()))
 
 
 def test_no_secret_appears_in_any_report(cli, live_server, tmp_path, write):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runner.redact import MASK, Redactor, is_sensitive_name
+from runner.report.bodies import binary_description
 from runner.report.curl import curl_command
 from runner.results import (
     MISSING,
@@ -119,11 +120,18 @@ class ConsoleReport:
         op = "" if result.op in _IMPLIED_OPS else f" {result.op}"
         head = f"      ✗ {self.redact(result.subject)}{op}{where}"
         lines = [self.paint(head, fg="red")]
-        if result.op == "capture":
+        if result.diff:  # two structures: where they differ, not two long lines
+            lines.append("          differs at:")
+            width = max(len(self.redact(path)) for path, _, _ in result.diff)
+            for path, want, got in result.diff:
+                where = self.redact(path).ljust(width)
+                lines.append(f"            {where}  expected {self._value(want)}, actual {self._value(got)}")
+        elif result.op == "capture":
             lines.append(f"          from:     {self.redact(str(result.expected))}")
         else:
             lines.append(f"          expected: {self._value(result.expected)}")
-        lines.append(f"          actual:   {self._value(result.actual)}")
+        if not result.diff:
+            lines.append(f"          actual:   {self._value(result.actual)}")
         if result.message:
             lines.append(f"          why:      {self.redact(result.message)}")
         return lines
@@ -176,6 +184,9 @@ class ConsoleReport:
         return f"{table}\n{line}"
 
     def _body(self, body: bytes, limit: int | None) -> str:
+        binary = binary_description(body)
+        if binary is not None:  # raw bytes would garble the terminal
+            return binary
         # Masked first, then collapsed and cut: a cut or a join of lines must not expose a secret.
         text = self.redact(body.decode("utf-8", errors="replace"))
         if limit is not None:

@@ -48,8 +48,13 @@ class ReportFiles:
         _write(self.html, html_report(report) if self.html else "")
 
     def write_load_errors(self, problems: list[Problem], context: RunContext) -> None:
-        """A flow that does not load is still a result CI should see: JUnit gets an <error>."""
+        """A flow that does not load is still a result CI should see: every report says why
+        (JUnit as an <error> per file; the JSON and HTML reports list the problems)."""
         _write(self.junit, junit_for_load_errors(problems, context.started_at.isoformat()) if self.junit else "")
+        if self.json or self.html:
+            report = transcript([], Redactor(), 0, context, problems)
+            _write(self.json, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+            _write(self.html, html_report(report) if self.html else "")
 
 
 def _write(name: str | None, text: str) -> None:

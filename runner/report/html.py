@@ -8,6 +8,7 @@ from the run's transcript, so everything in it is already redacted.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -19,6 +20,7 @@ details{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:8px 0;
 details>summary{cursor:pointer;padding:8px 0;font-weight:600}
 .flow.failed{border-left:4px solid #cf222e} .flow.passed{border-left:4px solid #1a7f37}
 .step.failed,.step.error{border-color:#cf222e} .step.skipped,.step.not-run{opacity:.7}
+.step.line{padding:8px 12px;margin:8px 0;background:#fff;border:1px solid #d0d7de;border-radius:6px}
 .passed>summary .mark{color:#1a7f37} .failed>summary .mark,.error>summary .mark{color:#cf222e}
 table{border-collapse:collapse;margin:8px 0;width:100%}
 td,th{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top} th{background:#f6f8fa}
@@ -53,17 +55,32 @@ def _exchange(step: dict[str, Any]) -> str:
     return _el("details", _el("summary", "Request and response"), *parts, cls="exchange") if parts else ""
 
 
+_NOTHING = "(nothing)"  # as the console says it: no value at all, not a JSON null
+
+
+def _shown(value: dict[str, Any], key: str) -> str:
+    return _json(value[key]) if key in value else escape(_NOTHING)
+
+
 def _check_row(check: dict[str, Any]) -> str:
     mark = _el("td", "✓") if check["passed"] else _el("td", "✗", cls="fail")
+    actual = escape(_NOTHING) if check.get("absent") else _json(check["actual"])
     cells = [
         escape(check["subject"]),
         escape(check["op"]),
-        "expected: " + _json(check["expected"]),
-        "actual: " + _json(check["actual"]),
+        _json(check["expected"]),
+        actual,
         escape(check["message"]),
         escape(check["location"] or ""),
     ]
-    return _el("tr", mark, *(_el("td", c) for c in cells))
+    row = _el("tr", mark, *(_el("td", c) for c in cells))
+    if not check.get("diff"):
+        return row
+    items = [
+        _el("li", _el("code", escape(d["path"])) + f": expected {_shown(d, 'expected')}, actual {_shown(d, 'actual')}")
+        for d in check["diff"]
+    ]
+    return row + f"<tr><td></td><td colspan='6'>differs at:{_el('ul', *items)}</td></tr>"
 
 
 def _checks(step: dict[str, Any]) -> str:
@@ -90,6 +107,10 @@ def _step_details(step: dict[str, Any]) -> list[str]:
 
 def _step(step: dict[str, Any]) -> str:
     outcome = step["outcome"]
+    if outcome in ("not run", "skipped"):  # nothing happened: a line, not a fold that opens on nothing
+        why = " (its `when` was false)" if outcome == "skipped" else ""
+        line = _el("span", _MARKS[outcome], cls="mark") + escape(f" {step['name']} · {outcome}{why}")
+        return _el("div", line, cls=f"step line {outcome.replace(' ', '-')}")
     status = f" · {step['response']['status']}" if step["response"] else ""
     attempts = f" · {step['attempts']} attempts" if step["attempts"] > 1 else ""
     title = _el("span", _MARKS[outcome], cls="mark") + escape(
@@ -112,15 +133,31 @@ def _flow(flow: dict[str, Any]) -> str:
     return _el("details", _el("summary", title), *body, cls=f"flow {state}", opened=not flow["passed"])
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _when(started_at: str) -> str:
+    """`2026-11-28 05:16:53 UTC` from the report's ISO time with microseconds."""
+    try:
+        moment = datetime.fromisoformat(started_at)
+    except ValueError:
+        return started_at
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _summary(report: dict[str, Any]) -> str:
     flows, steps = report["summary"]["flows"], report["summary"]["steps"]
     counts = (
-        f"{flows['total']} flows: {flows['passed']} passed, {flows['failed']} failed, "
-        f"{flows['not_started']} not started · {steps['total']} steps: {steps['passed']} passed, "
+        f"{_count(flows['total'], 'flow')}: {flows['passed']} passed, {flows['failed']} failed, "
+        f"{flows['not_started']} not started · {_count(steps['total'], 'step')}: {steps['passed']} passed, "
         f"{steps['failed']} failed, {steps['skipped']} skipped, {steps['not_run']} not run"
     )
+    if report.get("interrupted"):
+        counts += f" · interrupted by {report['interrupted']}"
     seconds = report["elapsed_ms"] / 1000
-    meta = f"seed {report['seed']} · {seconds:.2f} s · apiflow {report['tool']['version']} · {report['started_at']}"
+    version = report["tool"]["version"]
+    meta = f"seed {report['seed']} · {seconds:.2f} s · apiflow {version} · {_when(report['started_at'])}"
     return f"<div id='summary'>{escape(counts)}</div>" + _el("div", escape(meta), cls="muted")
 
 
@@ -133,5 +170,8 @@ def html_report(report: dict[str, Any]) -> str:
         f"<title>apiflow report: {verdict}</title><style>{_STYLE}</style>"
     )
     header = _el("header", _el("h1", f"apiflow report: {verdict}"), _summary(report))
-    body = header + _el("main", *map(_flow, ordered))
+    problems = [_el("pre", escape(p["text"]), cls="error-text") for p in report.get("problems", [])]
+    if problems:
+        problems.insert(0, _el("h2", f"{_count(len(problems), 'problem')} found: the flows did not load, nothing ran"))
+    body = header + _el("main", *problems, *map(_flow, ordered))
     return f"<!doctype html><html lang='en'><head>{head}</head><body>{body}</body></html>\n"

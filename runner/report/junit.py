@@ -51,6 +51,11 @@ def _details(step: dict[str, Any]) -> str:
         if not a["passed"]:
             values = f"expected={a['expected']!r} actual={a['actual']!r}"
             lines.append(f"failed: {a['subject']} {a['op']} {values} {a['message']} ({a['location']})")
+            lines += [
+                f"  differs at {d['path']}: expected {d.get('expected', '(nothing)')!r}, actual "
+                f"{d.get('actual', '(nothing)')!r}"
+                for d in a.get("diff", [])
+            ]
     if step["curl"]:
         lines.append(f"replay: {step['curl']}")
     return "\n".join(lines)

@@ -7,17 +7,20 @@ by `report.schema.json` in this package and versioned by `FORMAT_VERSION`.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from runner import __version__
 from runner.redact import MASK, Redactor, is_sensitive_name
+from runner.report.bodies import binary_description
 from runner.report.curl import curl_command
 from runner.results import MISSING, AssertionResult, FlowResult, Outcome, ReceivedResponse, SentRequest, StepResult
-from runner.source import Span
+from runner.source import Problem, Span
 
 FORMAT_VERSION = 1
 BODY_LIMIT = 64 * 1024  # characters of a body kept in a report
@@ -65,6 +68,14 @@ class Transcriber:
         return self.text(str(value))
 
     def body(self, raw: bytes) -> dict[str, Any]:
+        binary = binary_description(raw)
+        if binary is not None:  # never raw bytes in a report; the JSON keeps them as base64
+            kept = raw[: BODY_LIMIT * 3 // 4]
+            shown: dict[str, Any] = {"text": binary, "size": len(raw), "truncated": len(kept) < len(raw)}
+            as_text = kept.decode("utf-8", errors="replace")
+            if self.text(as_text) == as_text:  # base64 would carry a secret in yet another encoding
+                shown["base64"] = base64.b64encode(kept).decode()
+            return shown
         text = self.text(raw.decode("utf-8", errors="replace"))  # masked, then cut
         return {"text": text[:BODY_LIMIT], "size": len(raw), "truncated": len(text) > BODY_LIMIT}
 
@@ -93,7 +104,7 @@ class Transcriber:
         }
 
     def assertion(self, result: AssertionResult) -> dict[str, Any]:
-        return {
+        shown = {
             "subject": self.text(result.subject),
             "op": result.op,
             "expected": self.value(result.expected),
@@ -102,6 +113,20 @@ class Transcriber:
             "message": self.text(result.message),
             "location": _location(result.span),
         }
+        if result.actual is MISSING:
+            shown["absent"] = True  # nothing was there: not the same as a JSON null
+        if result.diff:
+            shown["diff"] = [self.difference(path, want, got) for path, want, got in result.diff]
+        return shown
+
+    def difference(self, path: str, expected: Any, actual: Any) -> dict[str, Any]:
+        """One place where two structures differ; a side that is absent has no key."""
+        out: dict[str, Any] = {"path": self.text(path)}
+        if expected is not MISSING:
+            out["expected"] = self.value(expected)
+        if actual is not MISSING:
+            out["actual"] = self.value(actual)
+        return out
 
     def step(self, result: StepResult) -> dict[str, Any]:
         failed = result.outcome in (Outcome.FAILED, Outcome.ERROR)
@@ -161,8 +186,10 @@ def summary(flows: list[FlowResult]) -> dict[str, Any]:
     }
 
 
-def transcript(flows: list[FlowResult], redactor: Redactor, seed: int, context: RunContext) -> dict[str, Any]:
-    """The whole run as plain, redacted, JSON-ready data."""
+def transcript(
+    flows: list[FlowResult], redactor: Redactor, seed: int, context: RunContext, problems: Sequence[Problem] = ()
+) -> dict[str, Any]:
+    """The whole run as plain, redacted, JSON-ready data; `problems`: why flows did not load."""
     scribe = Transcriber(redactor)
     return {
         "format": "apiflow-report",
@@ -171,7 +198,7 @@ def transcript(flows: list[FlowResult], redactor: Redactor, seed: int, context: 
         "started_at": context.started_at.isoformat(),
         "elapsed_ms": round(context.elapsed_ms, 2),
         "seed": seed,
-        "passed": all(f.passed for f in flows) and not context.interrupted,
+        "passed": all(f.passed for f in flows) and not context.interrupted and not problems,
         "interrupted": context.interrupted,
         "variables": {
             "command_line": scribe.value(context.command_line_vars),
@@ -182,4 +209,8 @@ def transcript(flows: list[FlowResult], redactor: Redactor, seed: int, context: 
         },
         "summary": summary(flows),
         "flows": [scribe.flow(f) for f in flows],
+        "problems": [
+            {"location": _location(p.span), "message": scribe.text(p.message), "hint": p.hint, "text": p.render()}
+            for p in problems
+        ],
     }
