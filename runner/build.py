@@ -28,9 +28,10 @@ ResolveUse = Callable[[str, Span], "m.Flow | None"]
 
 
 class FlowBuilder(CheckBuilder):
-    def __init__(self, doc: Document, resolve_use: ResolveUse | None = None) -> None:
+    def __init__(self, doc: Document, resolve_use: ResolveUse | None = None, number: int | None = None) -> None:
         super().__init__(doc)
         self.resolve_use = resolve_use
+        self.number = number  # the flow's place in a file of several, for a flow with no name
         self.unresolved_uses = 0  # `use` steps whose flow did not load: their outputs are unknown
 
     def flow(self) -> m.Flow:
@@ -47,7 +48,7 @@ class FlowBuilder(CheckBuilder):
         name = data.get("name") if isinstance(data.get("name"), str) else None
         tags = data["tags"] if isinstance(data.get("tags"), list) else []
         flow = m.Flow(
-            name=name or FsPath(self.doc.source.path).stem,
+            name=name or FsPath(self.doc.source.path).stem + (f" #{self.number}" if self.number else ""),
             source=self.doc.source,
             steps=steps,
             http=http,

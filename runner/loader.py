@@ -22,7 +22,7 @@ from runner.scan import find_flow_files, shown
 from runner.schema_check import check_flow_document
 from runner.source import Problem, SourceFile, Span, did_you_mean
 from runner.templates import environment, templates_in
-from runner.yaml_source import parse_yaml
+from runner.yaml_source import Document, parse_yaml_documents
 
 # Names every template may read; `response` is added inside expect, capture and retry.
 BUILTIN_NAMES = frozenset({"vars", "env", "secret", "steps", "uuid", "now", "random_int", "fake"})
@@ -33,42 +33,59 @@ class FlowLoader:
 
     def __init__(self, extra_names: Iterable[str] = ()) -> None:
         self.extra_names = frozenset(extra_names)
-        self.loaded: dict[Path, Flow | None] = {}
+        self.loaded: dict[Path, list[Flow] | None] = {}
         self.problems: dict[Path, list[Problem]] = {}
         self.loading: list[Path] = []  # the chain of `use` being loaded, to find cycles
 
-    def load(self, path: Path) -> Flow | None:
-        """The flow at `path`, or None when it has problems (kept in `self.problems`)."""
+    def load_all(self, path: Path) -> list[Flow]:
+        """The flows of the file at `path` (one per YAML document), or [] when it has problems."""
         key = path.resolve()
         if key not in self.loaded:
             self.loading.append(key)
-            flow, problems = self._load(path)
+            flows, problems = self._load(path)
             self.loading.pop()
-            self.loaded[key] = None if problems else flow
+            self.loaded[key] = None if problems else flows
             self.problems[key] = problems
-        return self.loaded[key]
+        return self.loaded[key] or []
+
+    def load(self, path: Path) -> Flow | None:
+        """The one flow of the file at `path`, or None when it has problems or several flows."""
+        flows = self.load_all(path)
+        return flows[0] if len(flows) == 1 else None
 
     def all_problems(self) -> list[Problem]:
         return [p for problems in self.problems.values() for p in problems]
 
-    def _load(self, path: Path) -> tuple[Flow | None, list[Problem]]:
+    def _load(self, path: Path) -> tuple[list[Flow], list[Problem]]:
         try:
             text = fs.read_text(path)
         except fs.UnreadableFileError as err:
-            return None, [Problem(None, f"{shown(str(path))}: cannot read the flow file: {err}")]
-        doc, problems = parse_yaml(SourceFile(str(path), text))
+            return [], [Problem(None, f"{shown(str(path))}: cannot read the flow file: {err}")]
+        documents = parse_yaml_documents(SourceFile(str(path), text))
+        flows: list[Flow] = []
+        problems: list[Problem] = []
+        for index, (doc, found) in enumerate(documents):
+            number = index + 1 if len(documents) > 1 else None  # names an unnamed flow: `file #2`
+            flow = self._flow(path, doc, found, number)
+            problems += found
+            if flow is not None:
+                flows.append(flow)
+        problems.sort(key=lambda p: (p.span.line, p.span.column) if p.span else (0, 0))
+        return flows, problems
+
+    def _flow(self, path: Path, doc: Document, problems: list[Problem], number: int | None) -> Flow | None:
+        """The flow of one YAML document; what is wrong with it is added to `problems`."""
         if problems:
-            return None, problems
-        problems = check_flow_document(doc)
+            return None
+        problems += check_flow_document(doc)
         if not isinstance(doc.data, dict):
-            return None, problems
-        builder = FlowBuilder(doc, resolve_use=lambda name, span: self._use(path, name, span, problems))
+            return None
+        builder = FlowBuilder(doc, resolve_use=lambda name, span: self._use(path, name, span, problems), number=number)
         flow = builder.flow()
         problems.extend(builder.problems)
         if not builder.unresolved_uses:  # else every output of the missing flow would be reported too
             problems.extend(check_names(flow, self.extra_names if not self.loading[:-1] else frozenset()))
-        problems.sort(key=lambda p: (p.span.line, p.span.column) if p.span else (0, 0))
-        return flow, problems
+        return flow
 
     def _use(self, caller: Path, name: str, span: Span, problems: list[Problem]) -> Flow | None:
         """Resolve `use: name` in `caller`; a missing file or a cycle is a problem at the step."""
@@ -100,19 +117,27 @@ class FlowLoader:
                 )
             )
             return None
-        flow = self.load(target)
-        if flow is None:
+        flows = self.load_all(target)
+        if len(flows) > 1:
+            hint = "`use` runs one flow: keep the one to use in a file of its own"
+            problems.append(Problem(span, f"`use: {name}`: that file holds {len(flows)} flows", hint))
+            return None
+        if not flows:
             problems.append(Problem(span, f"`use: {name}`: that flow does not load (its problems are listed with it)"))
-        return flow
+            return None
+        return flows[0]
 
 
 def load_flow(path: str | Path, *, extra_names: Iterable[str] = ()) -> Flow:
     """Load one flow file; raises `LoadError` listing every problem in it and the flows it uses."""
     loader = FlowLoader(extra_names)
-    flow = loader.load(Path(path))
-    if flow is None:
-        raise LoadError(loader.all_problems())
-    return flow
+    flows = loader.load_all(Path(path))
+    if len(flows) != 1:
+        problems = loader.all_problems() or [
+            Problem(None, f"{path} holds {len(flows)} flows; load_flows reads them all")
+        ]
+        raise LoadError(problems)
+    return flows[0]
 
 
 def load_flows(
@@ -125,7 +150,7 @@ def load_flows(
     """
     files, problems = find_flow_files(paths, exclude)
     loader = FlowLoader(extra_names)
-    flows = [f for f in (loader.load(file) for file in files) if f is not None]
+    flows = [flow for file in files for flow in loader.load_all(file)]
     problems.extend(loader.all_problems())
     if runnable and not problems:
         problems += _sub_flows_named(flows, paths)

@@ -11,6 +11,7 @@ located problem, not a crash of the parser.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,32 +258,56 @@ def _yaml_problem(source: SourceFile, err: yaml.MarkedYAMLError) -> Problem:
 
 
 def parse_yaml(source: SourceFile) -> tuple[Document, list[Problem]]:
-    """Parse `source` into a `Document`; YAML errors come back as problems, never raised."""
-    doc = Document(source, None)
+    """Parse `source`, one YAML document, into a `Document`; errors come back as problems."""
+    return _parse(source, several=False)[0]
+
+
+def parse_yaml_documents(source: SourceFile) -> list[tuple[Document, list[Problem]]]:
+    """Every YAML document of `source` (separated by `---`); an empty one between others is
+    passed by. An error ends the file: the documents before it are kept."""
+    return _parse(source, several=True)
+
+
+def _parse(source: SourceFile, *, several: bool) -> list[tuple[Document, list[Problem]]]:
     control = _control_character(source)
     if control is not None:
-        return doc, [control]
+        return [(Document(source, None), [control])]
     loader = _Loader(source)
+    found: list[tuple[Document, list[Problem]]] = []
+    doc = Document(source, None)
     try:
-        root = loader.get_single_node()
-        if root is None:
-            return doc, []
-        converter = _Converter(doc, loader)
-        doc.data = converter.convert(root, ())
-        return doc, converter.problems
+        roots = _roots(loader) if several else iter([loader.get_single_node()])
+        for root in roots:
+            doc = Document(source, None)
+            if root is None:
+                break
+            converter = _Converter(doc, loader)
+            doc.data = converter.convert(root, ())
+            if doc.data is not None or not several:
+                found.append((doc, converter.problems))
     except _TooLargeError as err:
-        if err.aliases:
-            hint = "this looks like an alias bomb; write the data out without deep `*alias` nesting"
-            return doc, [Problem(err.span, f"the document expands to more than {MAX_YAML_VALUES:,} values", hint)]
-        hint = "split it into several flows (`use:`), or move data into a matrix or schema file"
-        return doc, [Problem(err.span, f"the document holds more than {MAX_YAML_VALUES:,} values", hint)]
+        found.append((doc, [_too_large(err)]))
     except (_TooDeepError, RecursionError) as err:
         deep = err.span if isinstance(err, _TooDeepError) else Span(source, 1, 1)
         hint = "flatten the data; an alias that contains itself (&a {b: *a}) nests without end"
-        return doc, [Problem(deep, f"the document nests deeper than {MAX_YAML_DEPTH} levels", hint)]
+        found.append((doc, [Problem(deep, f"the document nests deeper than {MAX_YAML_DEPTH} levels", hint)]))
     except yaml.MarkedYAMLError as err:
-        return doc, [_yaml_problem(source, err)]
+        found.append((doc, [_yaml_problem(source, err)]))
     except yaml.YAMLError as err:
-        return doc, [Problem(Span(source, 1, 1), f"invalid YAML: {err}")]
+        found.append((doc, [Problem(Span(source, 1, 1), f"invalid YAML: {err}")]))
     finally:
         loader.dispose()
+    return found or [(Document(source, None), [])]
+
+
+def _roots(loader: _Loader) -> Iterator[yaml.Node | None]:
+    while loader.check_node():
+        yield loader.get_node()
+
+
+def _too_large(err: _TooLargeError) -> Problem:
+    if err.aliases:
+        hint = "this looks like an alias bomb; write the data out without deep `*alias` nesting"
+        return Problem(err.span, f"the document expands to more than {MAX_YAML_VALUES:,} values", hint)
+    hint = "split it into several flows (`use:`), or move data into a matrix or schema file"
+    return Problem(err.span, f"the document holds more than {MAX_YAML_VALUES:,} values", hint)

@@ -173,3 +173,34 @@ def test_every_report_is_written_when_the_flows_do_not_load(write, cli, tmp_path
     assert report["problems"][0]["location"] == f"{path}:2:20"
     assert "`nope` is not defined" in out["html"].read_text()
     assert "<error" in out["xml"].read_text()
+
+
+# 8. several flows per file, each reported under its own name
+def test_a_file_may_hold_several_flows(write, cli, live_server):
+    one = 'name: First\nvars: {base: "{{ env.BASE_URL }}"}\nsteps:\n  - request: {url: "{{ base }}/things"}\n'
+    two = (
+        'vars: {base: "{{ env.BASE_URL }}"}\nsteps:\n  - request: {url: "{{ base }}/nope"}\n    expect: {status: 200}\n'
+    )
+    path = write(one + "---\n" + two + "---\n")
+    result = cli("run", path, env={"BASE_URL": live_server})
+    assert result.code == 1
+    assert "✓ First" in result.out and "✗ flow #2" in result.out
+    assert "2 flows: 1 passed, 1 failed" in result.out
+    assert f"{path}:8:5" in result.out  # the second flow's lines are the file's lines
+    assert cli("validate", path).out.startswith("✓ 2 flows valid")
+
+
+def test_a_problem_in_the_second_flow_of_a_file_is_located(write, cli):
+    path = write(
+        "steps:\n  - request: {url: 'http://x.test/'}\n---\nsteps:\n  - request: {url: 'http://x.test/{{ nope }}'}\n"
+    )
+    result = cli("validate", path)
+    assert result.err.startswith(f"{path}:5:20: error: `nope` is not defined")
+
+
+def test_use_of_a_file_of_several_flows_is_refused(write, cli):
+    write(
+        "steps:\n  - request: {url: 'http://x.test/'}\n---\nsteps:\n  - request: {url: 'http://x.test/'}\n", "lib.yaml"
+    )
+    result = cli("validate", write("steps:\n  - use: lib.yaml\n"))
+    assert "`use: lib.yaml`: that file holds 2 flows" in result.err
