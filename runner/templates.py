@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, meta, nodes
@@ -176,7 +176,6 @@ class Template:
 
 def compile_template(source: str, span: Span) -> Template:
     """Compile `source` once; a syntax error is raised with its line in the flow file."""
-    env = environment()
     if len(source) > MAX_TEMPLATE_CHARS:
         raise TemplateCompileError(
             span,
@@ -184,16 +183,7 @@ def compile_template(source: str, span: Span) -> Template:
             "build it from smaller templates in `vars`",
         )
     try:
-        parsed = env.parse(source)
-        names = frozenset(meta.find_undeclared_variables(parsed))
-        facts = {"optional": _guarded_names(parsed), "step_ids": _step_ids(parsed)}
-        single = _SINGLE_EXPRESSION.match(source)
-        if single and "{{" not in single["expr"] and "}}" not in single["expr"]:
-            expr = env.compile_expression(single["expr"].strip(), undefined_to_none=False)
-            return Template(source, span, names, expr, native=True, **facts)
-        for loop in parsed.find_all(nodes.For):  # each iteration goes through the loop budget
-            loop.iter = nodes.Filter(loop.iter, _LOOP_FILTER, [], [], None, None, lineno=loop.lineno)
-        return Template(source, span, names, env.from_string(parsed), native=False, **facts)
+        compiled = _compiled(source)
     except TemplateSyntaxError as err:
         where = span.shifted((err.lineno or 1) - 1)
         raise TemplateCompileError(where, f"template syntax error: {err.message}") from None
@@ -202,6 +192,24 @@ def compile_template(source: str, span: Span) -> Template:
         # or a sum of 5,000 terms exhaust the stack. Nothing real comes near.
         hint = "split it: compute parts in `vars` and combine them"
         raise TemplateCompileError(span, "the template nests too deeply to compile", hint) from None
+    return Template(source, span, *compiled)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(source: str) -> tuple[frozenset[str], Any, bool, frozenset[str], frozenset[str]]:
+    """Parse and compile a template's text once per process, however many flows and steps hold
+    the same text (a folder of checkouts shares most of theirs): (names, code, native, optional,
+    step ids). Raises Jinja's errors; those are not cached, and are rare."""
+    env = environment()
+    parsed = env.parse(source)
+    names = frozenset(meta.find_undeclared_variables(parsed))
+    facts = (_guarded_names(parsed), _step_ids(parsed))
+    single = _SINGLE_EXPRESSION.match(source)
+    if single and "{{" not in single["expr"] and "}}" not in single["expr"]:
+        return names, env.compile_expression(single["expr"].strip(), undefined_to_none=False), True, *facts
+    for loop in parsed.find_all(nodes.For):  # each iteration goes through the loop budget
+        loop.iter = nodes.Filter(loop.iter, _LOOP_FILTER, [], [], None, None, lineno=loop.lineno)
+    return names, env.from_string(parsed), False, *facts
 
 
 def _guarded_names(parsed: nodes.Template) -> frozenset[str]:

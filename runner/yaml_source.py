@@ -48,18 +48,38 @@ class _Loader(yaml.SafeLoader):
             self.depth -= 1
 
 
-# YAML 1.2 booleans: only true/false. YAML 1.1's yes/no/on/off would turn a country code `NO`
-# or a query parameter `on: 1` into a boolean behind the user's back.
+_FAST: Any = None  # the libyaml loader class, where PyYAML was built with it
+if hasattr(yaml, "CSafeLoader"):
+
+    class _CLoader(yaml.CSafeLoader):
+        """libyaml's parser and composer in C: the same nodes and marks, several times faster.
+        libyaml refuses nesting past 1,000 levels by itself; the converter bounds it at 100."""
+
+        def __init__(self, source: SourceFile) -> None:
+            super().__init__(source.text)
+            self.source = source
+
+    _FAST = _CLoader
+
+
+def _yaml_1_2(loader: Any) -> None:
+    """YAML 1.2 booleans (only true/false: YAML 1.1's yes/no/on/off would turn a country code
+    `NO` or a query parameter `on: 1` into a boolean behind the user's back) and floats (`1e3`
+    is a number, as in JSON; YAML 1.1 wants a dot)."""
+    loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    loader.add_implicit_resolver(
+        f"{_CORE}float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789")
+    )
+
+
 _BOOL = f"{_CORE}bool"
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-# YAML 1.2 floats: `1e3` is a number, as in JSON (YAML 1.1 wants a dot, `1.0e3`).
-_Loader.add_implicit_resolver(
-    f"{_CORE}float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789")
-)
+for _loader_class in (_Loader, _FAST):
+    if _loader_class is not None:
+        _yaml_1_2(_loader_class)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "backspace", 0x0C: "form feed", 0x1B: "ESC", 0x7F: "DEL"}
 
@@ -85,7 +105,7 @@ class Document:
 
 
 class _Converter:
-    def __init__(self, doc: Document, loader: _Loader) -> None:
+    def __init__(self, doc: Document, loader: Any) -> None:  # _Loader or _CLoader
         self.doc = doc
         self.loader = loader
         self.count = 0
@@ -103,7 +123,7 @@ class _Converter:
             # Point at the entry whose expansion crossed the bound, not deep inside an anchor.
             raise _TooLargeError(self.doc.key_span(path[:1]) if path else self.span(node), bool(self.seen_twice))
         if len(path) > MAX_YAML_DEPTH:
-            raise _TooDeepError(self.doc.key_span(path[:1]) if path else self.span(node))
+            raise _TooDeepError(self.span(node))
         if isinstance(node, yaml.CollectionNode):
             if id(node) in self.visited:
                 self.seen_twice.add(id(node))  # an alias: the same node met again
@@ -247,7 +267,8 @@ def _yaml_problem(source: SourceFile, err: yaml.MarkedYAMLError) -> Problem:
     what = " ".join(filter(None, [err.context, err.problem]))
     hint = "check the indentation and quoting around this line"
     line = source.line(span.line) if span else ""
-    if err.problem and "'\\t'" in err.problem:
+    leading = line[: len(line) - len(line.lstrip(" \t"))]
+    if "\t" in leading or (err.problem and "'\\t'" in err.problem):
         return Problem(span, "a tab in the indentation: YAML indents with spaces only", "replace the tab by spaces")
     if span and _UNQUOTED_TEMPLATE.search(line):
         at = Span(source, span.line, line.index("{{") + 1)
@@ -272,7 +293,7 @@ def _parse(source: SourceFile, *, several: bool) -> list[tuple[Document, list[Pr
     control = _control_character(source)
     if control is not None:
         return [(Document(source, None), [control])]
-    loader = _Loader(source)
+    loader = (_FAST or _Loader)(source)
     found: list[tuple[Document, list[Problem]]] = []
     doc = Document(source, None)
     try:
@@ -300,7 +321,7 @@ def _parse(source: SourceFile, *, several: bool) -> list[tuple[Document, list[Pr
     return found or [(Document(source, None), [])]
 
 
-def _roots(loader: _Loader) -> Iterator[yaml.Node | None]:
+def _roots(loader: Any) -> Iterator[yaml.Node | None]:
     while loader.check_node():
         yield loader.get_node()
 

@@ -87,3 +87,27 @@ def test_a_missing_environment_variable_is_named():
         render("{{ env.BC_STORE_HASH }}", env=EnvironmentVariables())
     assert render("{{ env.X | default('d') }}", env=EnvironmentVariables()) == "d"
     assert render("{{ env.X }}", env=EnvironmentVariables(X="1")) == "1"
+
+
+def test_each_distinct_template_is_compiled_once_per_process(write, monkeypatch):
+    from collections import Counter
+
+    from runner import templates
+    from runner.loader import load_flows
+
+    templates._compiled.cache_clear()
+    env = templates.environment()
+    parsed: Counter[str] = Counter()
+    original = env.parse
+
+    def counting_parse(source, *args, **kwargs):
+        parsed[source] += 1
+        return original(source, *args, **kwargs)
+
+    monkeypatch.setattr(env, "parse", counting_parse)
+    flow = 'vars: {base: "{{ env.BASE }}"}\nsteps:\n  - request: {url: "{{ base }}/a", params: {q: "{{ base }}"}}\n'
+    write(flow, "a.yaml")
+    path = write(flow, "b.yaml")
+    flows = load_flows([str(path.parent)])
+    assert len(flows) == 2
+    assert parsed == {"{{ env.BASE }}": 1, "{{ base }}/a": 1, "{{ base }}": 1}  # three texts, five uses, once each

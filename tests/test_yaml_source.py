@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from runner.source import SourceFile
 from runner.yaml_source import parse_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def parse(text):
@@ -36,3 +42,47 @@ def test_aliases_within_the_bound_are_expanded():
     doc, problems = parse("a: &x {k: v}\nb: *x\n")
     assert not problems
     assert doc.data == {"a": {"k": "v"}, "b": {"k": "v"}}
+
+
+def _both_loaders(text, monkeypatch):
+    import runner.yaml_source as ys
+
+    fast = ys.parse_yaml_documents(SourceFile("f.yaml", text))
+    monkeypatch.setattr(ys, "_FAST", None)
+    pure = ys.parse_yaml_documents(SourceFile("f.yaml", text))
+    monkeypatch.undo()
+    return fast, pure
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        str(p.relative_to(ROOT)) for p in [*ROOT.glob("flows/bigcommerce/**/*.yaml"), *ROOT.glob("tests/flows/*.yaml")]
+    ),
+)
+def test_libyaml_and_the_pure_loader_give_the_same_data_and_places(name, monkeypatch):
+    import runner.yaml_source as ys
+
+    assert ys._FAST is not None, "PyYAML is built with libyaml here; the fast path is the one in use"
+    fast, pure = _both_loaders((ROOT / name).read_text(), monkeypatch)
+    assert [(d.data, d.values, d.keys, p) for d, p in fast] == [(d.data, d.values, d.keys, p) for d, p in pure]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 150 + "]" * 150,
+        "a: &v {b: *v}",
+        "a: !!int one",
+        "a: 1e3\nb: on\nc: true",
+        "a: 1\na: 2",
+        "- a\n--- \n- b",
+    ],
+    ids=["deep", "self-alias", "bad-tag", "yaml-1.2-scalars", "duplicate", "two-documents"],
+)
+def test_both_loaders_apply_the_same_rules(text, monkeypatch):
+    fast, pure = _both_loaders(text, monkeypatch)
+    assert [d.data for d, _ in fast] == [d.data for d, _ in pure]
+    assert [[p.message for p in problems] for _, problems in fast] == [
+        [p.message for p in problems] for _, problems in pure
+    ]
