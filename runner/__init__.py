@@ -5,13 +5,51 @@ Layers: `load_flow` (YAML → immutable `Flow`), `run_flows` (flows → `FlowRes
 nothing), and the reporters in `runner.report`, wired together by the CLI in `runner.cli`.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from runner.errors import ApiflowError, LoadError, UsageError
-from runner.loader import load_flow, load_flows
-from runner.model import Flow, Step
-from runner.results import AssertionResult, FlowResult, StepResult
-from runner.run import RunOptions, RunResult, run_flows
+# Exported lazily (PEP 562): `apiflow --version` and `import runner` must not pay for httpx,
+# Jinja and PyYAML. Each name is imported from its module on first use.
+_EXPORTS = {
+    "ApiflowError": "runner.errors",
+    "LoadError": "runner.errors",
+    "UsageError": "runner.errors",
+    "load_flow": "runner.loader",
+    "load_flows": "runner.loader",
+    "Flow": "runner.model",
+    "Step": "runner.model",
+    "AssertionResult": "runner.results",
+    "FlowResult": "runner.results",
+    "StepResult": "runner.results",
+    "RunOptions": "runner.run",
+    "RunResult": "runner.run",
+    "run_flows": "runner.run",
+}
+
+if TYPE_CHECKING:
+    from runner.errors import ApiflowError, LoadError, UsageError
+    from runner.loader import load_flow, load_flows
+    from runner.model import Flow, Step
+    from runner.results import AssertionResult, FlowResult, StepResult
+    from runner.run import RunOptions, RunResult, run_flows
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runner' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once: later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "ApiflowError",

@@ -6,34 +6,17 @@ Exit codes: 0 every flow passed; 1 a flow failed; 2 a usage error or a flow that
 
 from __future__ import annotations
 
-import json
 import os
-import random
-import signal
 import sys
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import click
 
 from runner import __version__
-from runner.envfile import read_env_file
 from runner.errors import ApiflowError, LoadError, UsageError
-from runner.loader import load_flows, names_read
-from runner.model import Flow
-from runner.redact import Redactor
-from runner.report.console import ConsoleReport, plain, plural
-from runner.report.files import ReportFiles
-from runner.report.progress import Progress
-from runner.report.transcript import RunContext
-from runner.results import FlowResult
-from runner.run import RunOptions, RunResult, expand, interrupted_result, run_flows
 from runner.scalars import parse_scalar
-from runner.schema_check import flow_schema
-from runner.source import did_you_mean
+from runner.source import plural
 
 VALIDATE_CHECKS = "YAML, the flow schema, templates, JSONPaths, regular expressions, files and names"
 PATHS = click.argument("paths", nargs=-1, required=True)  # not click.Path: it stats, and a NUL raises
@@ -107,150 +90,23 @@ def run(
     """Run the flows in PATHS (files, or folders searched for *.yaml)."""
     if verbose and quiet:
         raise click.UsageError("-v and -q cannot be used together")
-    files = ReportFiles(json=report_json, junit=junit, html=report_html)
-    files.check_writable()
-    overrides = dict(_parse_var(v) for v in variables)
-    from_file = read_env_file(env_file) if env_file else {}
-    context = RunContext(command_line_vars=overrides, env_file=env_file, env_file_names=list(from_file))
-    env = dict(os.environ) | from_file
-    try:
-        flows = _select(load_flows(paths, extra_names=overrides, exclude=exclude), tags, paths)
-    except LoadError as err:
-        files.write_load_errors(err.problems, context)
-        raise
-    _warn_of_unread(overrides, flows)
-    seed = seed if seed is not None else random.SystemRandom().randrange(2**31)  # known even if interrupted
-    with ExitStack() as stack:
-        if sandbox:
-            env = _start_sandbox(stack, env)
-        options = RunOptions(vars=overrides, env=env, seed=seed, jobs=jobs, fail_fast=fail_fast)
-        run = _ShownRun(flows, options, verbosity=1 if verbose else -1 if quiet else 0)
-        with _terminate_as_interrupt():
-            try:
-                result = run.start()
-            except KeyboardInterrupt as stop:  # the finished flows are kept, and reported
-                context.interrupted = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
-                result = run.interrupted(context.interrupted)
-    context.elapsed_ms = (datetime.now(UTC) - context.started_at).total_seconds() * 1000
-    files.write(result.flows, result.redactor, result.seed, context)
-    if context.interrupted:
-        written = ", ".join(filter(None, (files.json, files.junit, files.html)))
-        _fail(
-            f"interrupted by {context.interrupted}: {run.finished_count} of {run.total} flows had finished"
-            + (f"; reports written: {written}" if written else ""),
-            143 if context.interrupted == "SIGTERM" else 130,
-        )
-    sys.exit(0 if result.passed else 1)
+    from runner.run_command import RunCommand  # the engine and the reporters: only `run` needs them
 
-
-def _warn_of_unread(overrides: dict[str, Any], flows: list[Flow]) -> None:
-    """A `--var` no flow reads is most often a typo: say so, with the name it was probably meant as."""
-    read = set().union(*(names_read(f) for f in flows))
-    for name in overrides:
-        if name not in read:
-            close = did_you_mean(name, read)
-            click.echo(f"warning: --var {name}: no flow reads `{name}`" + (f"; {close}" if close else ""), err=True)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that asyncio unwinds the run the same way."""
-
-
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """While the run goes on, SIGTERM (a cancelled CI job) stops it as Ctrl-C does."""
-
-    def terminate(signum: int, frame: object) -> None:
-        raise Terminated
-
-    try:
-        previous = signal.signal(signal.SIGTERM, terminate)
-    except ValueError:  # not the main thread: leave SIGTERM as it is
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _start_sandbox(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
-    """Serve the sandbox for the run; BC_* values the user set themselves are kept."""
-    from runner.sandbox.serve import environment, serve_in_thread
-
-    url = stack.enter_context(serve_in_thread())
-    kept = sorted(k for k in environment(url) if k in env)
-    click.echo(f"Target: the embedded BigCommerce sandbox at {url} (apiflow sandbox; no real store is called)")
-    if kept:
-        click.echo(f"  kept from your environment: {', '.join(kept)}")
-    return environment(url) | env
-
-
-class _ShownRun:
-    """A run whose flows are shown as they finish (with a live progress line), then a summary.
-
-    It keeps each finished flow, so an interrupted run still reports what it did.
-    """
-
-    def __init__(self, flows: list[Flow], options: RunOptions, *, verbosity: int) -> None:
-        self.flows = flows
-        self.options = options
-        self.colour = _colour()
-        # One redactor for the run and the console, so flows shown while others run are redacted.
-        self.redactor = Redactor()
-        self.console = ConsoleReport(self.redactor, verbosity=verbosity, paint=click.style if self.colour else plain)
-        self.runs = expand(flows)
-        self.total = len(self.runs)
-        self.progress = Progress(total=self.total)
-        self.finished: list[FlowResult] = []
-        self.started = time.perf_counter()
-
-    @property
-    def finished_count(self) -> int:
-        return len(self.finished)
-
-    def show(self, result: FlowResult) -> None:
-        self.finished.append(result)
-        self.progress.clear()
-        text = self.console.flow(result)
-        if text:
-            click.echo(text, color=self.colour)
-        self.progress.advance(result.passed)
-
-    def start(self) -> RunResult:
-        self.options.on_flow_done = self.show
-        result = run_flows(self.flows, self.options, redactor=self.redactor)
-        self.summarise(result.flows, result.seed)
-        return result
-
-    def interrupted(self, signal_name: str) -> RunResult:
-        """The finished flows in run order, and each other one marked as interrupted."""
-        seed = self.options.seed or 0  # the CLI always sets one
-        waiting = list(self.finished)
-        results = []
-        for run in self.runs:
-            row = None if run.row is None else {k: self.options.vars.get(k, v) for k, v in run.row.items()}
-            done = next((r for r in waiting if r.flow is run.flow and r.row == row), None)
-            if done is not None:
-                waiting.remove(done)
-            results.append(done or interrupted_result(run, seed, signal_name))
-        self.summarise(results, seed)
-        return RunResult(results, self.redactor, seed)
-
-    def summarise(self, results: list[FlowResult], seed: int) -> None:
-        self.progress.clear()
-        summary = self.console.summary(results, time.perf_counter() - self.started, seed)
-        click.echo(summary, color=self.colour)
-
-
-def _select(flows: list[Flow], tags: Sequence[str], paths: Sequence[str]) -> list[Flow]:
-    """The flows that carry one of `tags` (all of them when no tag is asked for)."""
-    if not tags:
-        return flows
-    chosen = [f for f in flows if set(tags) & set(f.tags)]
-    if not chosen:
-        raise UsageError(f"no flow under {', '.join(paths)} has the tag {' or '.join(tags)}")
-    return chosen
+    command = RunCommand(
+        paths=paths,
+        overrides=dict(_parse_var(v) for v in variables),
+        exclude=exclude,
+        env_file=env_file,
+        tags=tags,
+        jobs=jobs,
+        fail_fast=fail_fast,
+        seed=seed,
+        verbosity=1 if verbose else -1 if quiet else 0,
+        sandbox=sandbox,
+        reports=(report_json, junit, report_html),
+        colour=_colour(),
+    )
+    sys.exit(command.execute())
 
 
 @cli.command()
@@ -259,6 +115,8 @@ def _select(flows: list[Flow], tags: Sequence[str], paths: Sequence[str]) -> lis
 @EXCLUDE
 def validate(paths: Sequence[str], variables: Sequence[str], exclude: Sequence[str]) -> None:
     """Check flows without sending a request: schema, templates, JSONPaths, names."""
+    from runner.loader import load_flows
+
     try:
         names = dict(_parse_var(v) for v in variables)
         flows = load_flows(paths, extra_names=names, runnable=False, exclude=exclude)
@@ -274,6 +132,8 @@ def validate(paths: Sequence[str], variables: Sequence[str], exclude: Sequence[s
 @EXCLUDE
 def list_flows(paths: Sequence[str], exclude: Sequence[str]) -> None:
     """List the flows, their steps, tags and file locations."""
+    from runner.loader import load_flows
+
     for flow in load_flows(paths, runnable=False, exclude=exclude):
         tags = f"  [{', '.join(flow.tags)}]" if flow.tags else ""
         kind = "  (sub-flow, run through `use`)" if flow.is_sub_flow else ""
@@ -316,6 +176,10 @@ def schema(of_report: bool) -> None:
 
         click.echo(resources.files("runner").joinpath("report/report.schema.json").read_text("utf-8"), nl=False)
         return
+    import json
+
+    from runner.schema_check import flow_schema
+
     click.echo(json.dumps(flow_schema(), indent=2))
 
 

@@ -7,7 +7,6 @@ error mid-run) can quote the offending line without opening the file again.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -74,5 +73,12 @@ class Problem:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A "did you mean `x`?" hint for a misspelt name, or '' when nothing is close."""
+    import difflib  # only a problem pays for it
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else ""
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 step`, `2 steps`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

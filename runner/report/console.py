@@ -23,7 +23,7 @@ from runner.results import (
     SentRequest,
     StepResult,
 )
-from runner.source import Span
+from runner.source import Span, plural
 
 Paint = Callable[..., str]
 EXCERPT = 300
@@ -37,11 +37,6 @@ _MARKS = {
     Outcome.SKIPPED: ("○", "bright_black"),
     Outcome.NOT_RUN: ("·", "bright_black"),
 }
-
-
-def plural(count: int, noun: str) -> str:
-    """`1 step`, `2 steps`."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def plain(text: str, **_: Any) -> str:

@@ -1,0 +1,200 @@
+"""`apiflow run`: load, select, run with the live console, write the reports, pick the exit code.
+
+Kept apart from `cli.py` so that `apiflow --version`, `validate` and `list` never import the
+engine (httpx) or the reporters. A signal (Ctrl-C, or SIGTERM from a cancelled CI job) stops the
+run the same way: the flows that finished are reported as they ended, the others as interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from runner.envfile import read_env_file
+from runner.errors import LoadError, UsageError
+from runner.loader import load_flows, names_read
+from runner.model import Flow
+from runner.redact import Redactor
+from runner.report.console import ConsoleReport, plain
+from runner.report.files import ReportFiles
+from runner.report.progress import Progress
+from runner.report.transcript import RunContext
+from runner.results import FlowResult
+from runner.run import RunOptions, RunResult, expand, interrupted_result, run_flows
+from runner.source import did_you_mean
+
+
+@dataclass(frozen=True, slots=True)
+class RunCommand:
+    """What the command line asked for."""
+
+    paths: Sequence[str]
+    overrides: dict[str, Any]
+    exclude: Sequence[str]
+    env_file: str | None
+    tags: Sequence[str]
+    jobs: int
+    fail_fast: bool
+    seed: int | None
+    verbosity: int
+    sandbox: bool
+    reports: tuple[str | None, str | None, str | None]  # --report, --junit, --html
+    colour: bool
+
+    def execute(self) -> int:
+        """Run, report, and return the exit code (0, 1, 130 or 143); load and usage errors raise."""
+        files = ReportFiles(json=self.reports[0], junit=self.reports[1], html=self.reports[2])
+        files.check_writable()
+        from_file = read_env_file(self.env_file) if self.env_file else {}
+        context = RunContext(command_line_vars=self.overrides, env_file=self.env_file, env_file_names=list(from_file))
+        env = dict(os.environ) | from_file
+        try:
+            flows = _select(
+                load_flows(self.paths, extra_names=self.overrides, exclude=self.exclude), self.tags, self.paths
+            )
+        except LoadError as err:
+            files.write_load_errors(err.problems, context)
+            raise
+        _warn_of_unread(self.overrides, flows)
+        seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**31)  # known if interrupted
+        with ExitStack() as stack:
+            if self.sandbox:
+                env = _start_sandbox(stack, env)
+            options = RunOptions(vars=self.overrides, env=env, seed=seed, jobs=self.jobs, fail_fast=self.fail_fast)
+            run = _ShownRun(flows, options, verbosity=self.verbosity, colour=self.colour)
+            with _terminate_as_interrupt():
+                try:
+                    result = run.start()
+                except KeyboardInterrupt as stop:  # the finished flows are kept, and reported
+                    context.interrupted = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
+                    result = run.interrupted(context.interrupted)
+        context.elapsed_ms = (datetime.now(UTC) - context.started_at).total_seconds() * 1000
+        files.write(result.flows, result.redactor, result.seed, context)
+        if context.interrupted:
+            written = ", ".join(filter(None, (files.json, files.junit, files.html)))
+            click.echo(
+                f"interrupted by {context.interrupted}: {run.finished_count} of {run.total} flows had finished"
+                + (f"; reports written: {written}" if written else ""),
+                err=True,
+            )
+            return 143 if context.interrupted == "SIGTERM" else 130
+        return 0 if result.passed else 1
+
+
+def _warn_of_unread(overrides: Mapping[str, Any], flows: list[Flow]) -> None:
+    """A `--var` no flow reads is most often a typo: say so, with the name it was probably meant as."""
+    read = set().union(*(names_read(f) for f in flows))
+    for name in overrides:
+        if name not in read:
+            close = did_you_mean(name, read)
+            click.echo(f"warning: --var {name}: no flow reads `{name}`" + (f"; {close}" if close else ""), err=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that asyncio unwinds the run the same way."""
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While the run goes on, SIGTERM (a cancelled CI job) stops it as Ctrl-C does."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread: leave SIGTERM as it is
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _start_sandbox(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
+    """Serve the sandbox for the run; BC_* values the user set themselves are kept."""
+    from runner.sandbox.serve import environment, serve_in_thread
+
+    url = stack.enter_context(serve_in_thread())
+    kept = sorted(k for k in environment(url) if k in env)
+    click.echo(f"Target: the embedded BigCommerce sandbox at {url} (apiflow sandbox; no real store is called)")
+    if kept:
+        click.echo(f"  kept from your environment: {', '.join(kept)}")
+    return environment(url) | env
+
+
+class _ShownRun:
+    """A run whose flows are shown as they finish (with a live progress line), then a summary.
+
+    It keeps each finished flow, so an interrupted run still reports what it did.
+    """
+
+    def __init__(self, flows: list[Flow], options: RunOptions, *, verbosity: int, colour: bool) -> None:
+        self.flows = flows
+        self.options = options
+        self.colour = colour
+        # One redactor for the run and the console, so flows shown while others run are redacted.
+        self.redactor = Redactor()
+        self.console = ConsoleReport(self.redactor, verbosity=verbosity, paint=click.style if self.colour else plain)
+        self.runs = expand(flows)
+        self.total = len(self.runs)
+        self.progress = Progress(total=self.total)
+        self.finished: list[FlowResult] = []
+        self.started = time.perf_counter()
+
+    @property
+    def finished_count(self) -> int:
+        return len(self.finished)
+
+    def show(self, result: FlowResult) -> None:
+        self.finished.append(result)
+        self.progress.clear()
+        text = self.console.flow(result)
+        if text:
+            click.echo(text, color=self.colour)
+        self.progress.advance(result.passed)
+
+    def start(self) -> RunResult:
+        self.options.on_flow_done = self.show
+        result = run_flows(self.flows, self.options, redactor=self.redactor)
+        self.summarise(result.flows, result.seed)
+        return result
+
+    def interrupted(self, signal_name: str) -> RunResult:
+        """The finished flows in run order, and each other one marked as interrupted."""
+        seed = self.options.seed or 0  # the CLI always sets one
+        waiting = list(self.finished)
+        results = []
+        for run in self.runs:
+            row = None if run.row is None else {k: self.options.vars.get(k, v) for k, v in run.row.items()}
+            done = next((r for r in waiting if r.flow is run.flow and r.row == row), None)
+            if done is not None:
+                waiting.remove(done)
+            results.append(done or interrupted_result(run, seed, signal_name))
+        self.summarise(results, seed)
+        return RunResult(results, self.redactor, seed)
+
+    def summarise(self, results: list[FlowResult], seed: int) -> None:
+        self.progress.clear()
+        summary = self.console.summary(results, time.perf_counter() - self.started, seed)
+        click.echo(summary, color=self.colour)
+
+
+def _select(flows: list[Flow], tags: Sequence[str], paths: Sequence[str]) -> list[Flow]:
+    """The flows that carry one of `tags` (all of them when no tag is asked for)."""
+    if not tags:
+        return flows
+    chosen = [f for f in flows if set(tags) & set(f.tags)]
+    if not chosen:
+        raise UsageError(f"no flow under {', '.join(paths)} has the tag {' or '.join(tags)}")
+    return chosen
