@@ -1,33 +1,35 @@
-"""How much apiflow adds over a hand-written httpx client, and how fast it starts.
+"""apiflow against a hand-written httpx client: per-flow time, cold starts, memory, requests/s.
 
-Starts bench_app on 127.0.0.1 (a uvicorn subprocess), then runs the 8-step, 5-capture flow in
-bench/flow.yaml M times with apiflow (library entry point, one flow per run) and the same
-requests M times with a hand-written httpx.AsyncClient, and prints the per-flow medians and
-their ratio. Cold start: the wall time of `python -m runner run bench/flow.yaml` for one flow.
+Starts bench/fixed_json_server.py (raw asyncio, fixed JSON, keep-alive) and measures, each as a
+whole process, as a user would run it:
 
-    .venv/bin/python bench/flow_overhead.py [--runs M] [--cold N]
+- per flow: (T(N flows) - T(1 flow)) / (N - 1) for `apiflow run -q` on a folder of N copies of
+  bench/flow.yaml (8 steps, 5 captures), and for bench/by_hand.py doing the same requests and
+  checks on one connection it reuses; and their ratio (target <= 1.3);
+- cold start: `apiflow --version`, `apiflow validate` and `apiflow run` of one flow, beside the
+  hand-written script's own run of one flow (targets 0.06, 0.15, 0.18 s);
+- peak RSS of `apiflow run` at 200 and 1,000 flows (targets 45 and 60 MiB);
+- requests per second of 1,000 flows at --jobs 1 and --jobs 32, beside the script's.
+
+    .venv/bin/python bench/flow_overhead.py [--flows 100] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent))
-
-from runner import RunOptions, load_flow  # noqa: E402
-from runner.redact import Redactor  # noqa: E402
-from runner.run import run_flow  # noqa: E402
+HERE = Path(__file__).resolve().parent
+FLOW = HERE / "flow.yaml"
+STEPS = 8
+APIFLOW = [sys.executable, "-m", "runner"]
 
 
 def free_port() -> int:
@@ -36,129 +38,82 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
+def start_server() -> tuple[subprocess.Popen[str], str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "bench_app:app", "--port", str(port), "--log-level", "error"]
-    proc = subprocess.Popen(cmd, cwd=HERE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=0.5)
-            return proc, url
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("the benchmark server did not start")
-
-
-async def by_hand(client: httpx.AsyncClient, base: str) -> None:
-    """The same eight requests and checks, written directly against httpx."""
-    headers = {"Accept": "application/json", "X-Auth-Token": "bench-token"}
-    r = await client.post(f"{base}/carts", json={"line_items": [{"product_id": 1, "quantity": 1}]}, headers=headers)
-    assert r.status_code == 201 and isinstance(r.json()["data"]["id"], int)
-    cart = r.json()["data"]["id"]
-    r = await client.post(f"{base}/checkouts/{cart}/billing-address", json={"email": "a@b.c"}, headers=headers)
-    assert r.status_code == 201
-    r = await client.post(f"{base}/checkouts/{cart}/consignments", json=[{"line_items": []}], headers=headers)
-    assert r.status_code == 201
-    consignment = r.json()["data"]["items"][0]["id"]
-    r = await client.put(
-        f"{base}/checkouts/{cart}/consignments/{consignment}", json={"shipping_option_id": "x"}, headers=headers
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "fixed_json_server.py"), str(port)], stdout=subprocess.PIPE, text=True
     )
-    assert r.status_code == 200
-    r = await client.post(f"{base}/checkouts/{cart}/orders", headers=headers)
-    assert r.status_code == 201
-    order = r.json()["data"]["id"]
-    r = await client.get(f"{base}/payments/methods", params={"order_id": order}, headers=headers)
-    assert r.status_code == 200 and len(r.json()["data"]["items"]) == 1
-    method = r.json()["data"]["items"][0]["sku"]
-    r = await client.post(f"{base}/payments/access_tokens", json={"order": {"id": order}}, headers=headers)
-    assert r.status_code == 201
-    pat = r.json()["data"]["token"]
-    r = await client.post(
-        f"{base}/payments",
-        json={"payment": {"payment_method_id": method}},
-        headers={**headers, "Authorization": f"PAT {pat}"},
-    )
-    assert r.status_code == 201
+    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    return server, f"http://127.0.0.1:{port}"
 
 
-async def time_by_hand(base: str, runs: int, *, tls: bool) -> list[float]:
-    """One client per flow, as apiflow does. tls=True is httpx's default client, which loads
-    the certificate bundle per client; tls=False sets up no TLS, as apiflow does for http://."""
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        async with httpx.AsyncClient(verify=tls) as client:
-            await by_hand(client, base)
-        times.append(time.perf_counter() - started)
-    return times
+def copies(root: Path, count: int) -> Path:
+    folder = root / f"flows-{count}"
+    folder.mkdir()
+    for i in range(count):
+        shutil.copy(FLOW, folder / f"flow-{i:04d}.yaml")
+    return folder
 
 
-async def time_apiflow(base: str, runs: int) -> list[float]:
-    flow = load_flow(HERE / "flow.yaml")
-    env = {"BENCH_URL": base, "BENCH_TOKEN": "bench-token"}
-    options = RunOptions(env=env, seed=1)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = await run_flow(flow, options, env, Redactor(), 1)
-        times.append(time.perf_counter() - started)
-        assert result.passed, result
-    return times
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall time in seconds and peak RSS in KiB of one process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=HERE.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr.read().decode() if process.stderr else ''}")
+    return elapsed, usage.ru_maxrss
 
 
-def cold_starts(base: str, count: int) -> list[float]:
-    env = {**os.environ, "BENCH_URL": base, "BENCH_TOKEN": "bench-token", "NO_COLOR": "1"}
-    times = []
-    for _ in range(count):
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "runner", "run", "-q", str(HERE / "flow.yaml")],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        times.append(time.perf_counter() - started)
-    return times
+def best(command: list[str], env: dict[str, str], repeat: int) -> float:
+    return min(timed(command, env)[0] for _ in range(repeat))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=300, help="flows per contender (default 300)")
-    parser.add_argument("--cold", type=int, default=10, help="cold starts to time (default 10)")
+    parser.add_argument("--flows", type=int, default=100, help="flows for the per-flow time (default 100)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measure; the best is kept (default 3)")
     args = parser.parse_args()
     server, base = start_server()
+    env = {**os.environ, "BENCH_URL": base, "BENCH_TOKEN": "bench-token", "NO_COLOR": "1"}
+    work = Path(tempfile.mkdtemp(prefix="apiflow-bench-"))
     try:
-        asyncio.run(time_by_hand(base, 20, tls=False))  # warm both paths and the server
-        asyncio.run(time_apiflow(base, 20))
-        hand = statistics.median(asyncio.run(time_by_hand(base, args.runs, tls=False)))
-        naive = statistics.median(asyncio.run(time_by_hand(base, args.runs, tls=True)))
-        ours = statistics.median(asyncio.run(time_apiflow(base, args.runs)))
-        cold = cold_starts(base, args.cold)
-        bare = min(cold_starts_python(args.cold))
+        one, many = copies(work, 1), copies(work, args.flows)
+        script = [sys.executable, str(HERE / "by_hand.py"), base]
+        run = [*APIFLOW, "run", "-q"]
+        ours_1, ours_n = best([*run, str(one)], env, args.repeat), best([*run, str(many)], env, args.repeat)
+        hand_1, hand_n = best([*script, "1"], env, args.repeat), best([*script, str(args.flows)], env, args.repeat)
+        per_ours, per_hand = (ours_n - ours_1) / (args.flows - 1), (hand_n - hand_1) / (args.flows - 1)
+        version = best([*APIFLOW, "--version"], env, args.repeat)
+        validate = best([*APIFLOW, "validate", str(one)], env, args.repeat)
+        bare = best([sys.executable, "-c", "pass"], env, args.repeat)
+        f200, f1000 = copies(work, 200), copies(work, 1000)
+        rss_200 = timed([*run, str(f200)], env)[1]
+        t_1000, rss_1000 = timed([*run, str(f1000)], env)
+        t_1000_32 = timed([*run, "--jobs", "32", str(f1000)], env)[0]
+        hand_1000 = timed([*script, "1000"], env)[0]
     finally:
         server.terminate()
         server.wait(timeout=10)
-    print(f"runs per contender   {args.runs}")
-    print(f"httpx by hand        {hand * 1000:7.2f} ms per flow (median; no TLS set-up, like apiflow on http)")
-    print(f"httpx default client {naive * 1000:7.2f} ms per flow (median; loads the CA bundle per client)")
-    print(f"apiflow              {ours * 1000:7.2f} ms per flow (median)")
-    print(f"ratio                {ours / hand:7.2f}x   apiflow / by hand (target <= 1.30x)")
-    print(
-        f"cold start, 1 flow   {min(cold):7.3f} s best, {statistics.median(cold):.3f} s median of {args.cold}   (target <= 0.18 s)"
-    )
-    print(f"bare python start    {bare:7.3f} s (for reference)")
-
-
-def cold_starts_python(count: int) -> list[float]:
-    times = []
-    for _ in range(count):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], check=True)
-        times.append(time.perf_counter() - started)
-    return times
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"per flow ({args.flows} flows, 8 steps, 5 captures; best of {args.repeat})")
+    print(f"  apiflow run          {per_ours * 1000:7.2f} ms")
+    print(f"  hand-written httpx   {per_hand * 1000:7.2f} ms   (one AsyncClient, connection reused)")
+    print(f"  ratio                {per_ours / per_hand:7.2f}x   (target <= 1.30x)")
+    print("cold start, whole process (best)")
+    print(f"  apiflow --version    {version:7.3f} s   (target <= 0.060 s)")
+    print(f"  apiflow validate     {validate:7.3f} s   (target <= 0.150 s)")
+    print(f"  apiflow run, 1 flow  {ours_1:7.3f} s   (target <= 0.180 s)")
+    print(f"  script, 1 flow       {hand_1:7.3f} s")
+    print(f"  bare python          {bare:7.3f} s")
+    print("peak RSS of apiflow run")
+    print(f"  200 flows            {rss_200 / 1024:7.1f} MiB   (target <= 45 MiB)")
+    print(f"  1,000 flows          {rss_1000 / 1024:7.1f} MiB   (target <= 60 MiB)")
+    print("requests/s over 1,000 flows (8,000 requests)")
+    print(f"  apiflow --jobs 1     {1000 * STEPS / t_1000:7.0f}")
+    print(f"  apiflow --jobs 32    {1000 * STEPS / t_1000_32:7.0f}")
+    print(f"  script, sequential   {1000 * STEPS / hand_1000:7.0f}")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,10 @@ class RunOptions:
     fail_fast: bool = False
     transport: httpx.AsyncBaseTransport | None = None  # for tests: an ASGI app in-process
     on_flow_done: Callable[[FlowResult], None] | None = None
+    # Keep every step's full request and response (for -v and the reports). Without it, a step
+    # that passed keeps only its status and timing, so memory stays flat over thousands of flows;
+    # a step that did not pass always keeps everything.
+    keep_exchanges: bool = True
 
 
 @dataclass(slots=True)
@@ -151,7 +155,7 @@ async def run_flow(
             flow, not_run(flow.steps), _ms(started), seed, error=str(err), error_span=err.var.span, row=row
         )
     async with _client(flow, options) as client:
-        steps, cleanup = await StepRunner(flow, client, scope).run_flow_steps()
+        steps, cleanup = await StepRunner(flow, client, scope, keep=options.keep_exchanges).run_flow_steps()
     return FlowResult(
         flow, tuple(steps), _ms(started), seed, finally_steps=tuple(cleanup), row=row, variables=dict(scope.vars)
     )

@@ -69,7 +69,10 @@ class RunCommand:
         with ExitStack() as stack:
             if self.sandbox:
                 env = _start_sandbox(stack, env)
-            options = RunOptions(vars=self.overrides, env=env, seed=seed, jobs=self.jobs, fail_fast=self.fail_fast)
+            keep = self.verbosity > 0 or any(self.reports)  # -v and the reports show passed steps in full
+            options = RunOptions(
+                vars=self.overrides, env=env, seed=seed, jobs=self.jobs, fail_fast=self.fail_fast, keep_exchanges=keep
+            )
             run = _ShownRun(flows, options, verbosity=self.verbosity, colour=self.colour)
             with _terminate_as_interrupt():
                 try:

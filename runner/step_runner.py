@@ -33,10 +33,11 @@ def render(value: Any, scope: dict[str, Any]) -> Any:
 
 
 class StepRunner:
-    def __init__(self, flow: Flow, client: httpx.AsyncClient, scope: RunScope) -> None:
+    def __init__(self, flow: Flow, client: httpx.AsyncClient, scope: RunScope, *, keep: bool = True) -> None:
         self.flow = flow
         self.client = client
         self.scope = scope
+        self.keep = keep  # keep the full exchange of steps that pass (see RunOptions.keep_exchanges)
 
     async def run_flow_steps(self) -> tuple[list[StepResult], list[StepResult]]:
         """The flow's steps, then its `finally` steps, all of which run whatever happened."""
@@ -119,7 +120,7 @@ class StepRunner:
             return self._errored(step, self._explain(err), use.span, started)
         except VarError as err:
             return self._errored(step, f"in {use.flow.path}: {err}", err.var.span, started)
-        steps, cleanup = await StepRunner(use.flow, self.client, child).run_flow_steps()
+        steps, cleanup = await StepRunner(use.flow, self.client, child, keep=self.keep).run_flow_steps()
         children = steps + cleanup
         found = {name: child.value_of(name) for name in use.flow.outputs}
         outputs = {name: value for name, value in found.items() if value is not MISSING}
@@ -172,6 +173,8 @@ class StepRunner:
         status_first = [a for a in assertions if a.subject == "status"]
         ordered = (*status_first, *capture_results, *(a for a in assertions if a.subject != "status"))
         passed = all(a.passed for a in ordered)
+        if passed and not self.keep:  # what a passed step shows: its status and time
+            request, response = None, replace(response, headers=[], body=b"", json=None)
         return StepResult(
             step,
             Outcome.PASSED if passed else Outcome.FAILED,

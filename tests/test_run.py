@@ -342,3 +342,23 @@ def test_results_and_models_print_short(run_in_process):
     ):
         assert len(repr(value)) < 200, repr(value)[:300]
     assert repr(flow_result.steps[0]) == "StepResult('Create a thing', passed)"
+
+
+def test_without_keep_exchanges_a_passed_step_keeps_only_its_status(run_in_process):
+    flow = """
+vars: {base: "{{ env.BASE }}"}
+steps:
+  - name: Passes
+    request: {method: POST, url: "{{ base }}/things", json: {name: a}}
+    expect: {status: 201}
+  - name: Fails
+    request: {url: "{{ base }}/things"}
+    expect: {status: 299}
+"""
+    result = run_in_process(flow, keep_exchanges=False)
+    passed, failed = result.flows[0].steps
+    assert passed.request is None and passed.response is not None
+    assert (passed.response.status, passed.response.body, passed.response.headers) == (201, b"", [])
+    assert failed.request is not None and failed.response is not None and failed.response.body  # kept in full
+    full = run_in_process(flow).flows[0].steps[0]
+    assert full.request is not None and full.response is not None and full.response.body
