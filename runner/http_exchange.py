@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import ssl
 import time
 from typing import Any
 
@@ -186,6 +187,9 @@ def _reason(err: BaseException) -> str:
     """The root cause in a few words: "connection refused", not "All connection attempts failed"."""
     cause: BaseException | None = err
     while cause is not None:
+        if isinstance(cause, ssl.SSLError):  # its errno says nothing; its reason does
+            detail = getattr(cause, "verify_message", "") or cause.reason or str(cause)
+            return f"TLS: {str(detail).lower().replace('_', ' ')}"
         if isinstance(cause, OSError) and cause.errno:
             return os.strerror(cause.errno).lower()
         cause = cause.__cause__ or cause.__context__

@@ -2,6 +2,7 @@
 
 Paths:
 - `/ok`: a small JSON body, keep-alive.
+- `/bye`: the same, then the server closes the connection without a `Connection: close`.
 - `/smuggle`: a 204 followed, on the same connection, by a whole second response
   (`{"injected": true}`) that a careless client reads as the answer to its next request.
 - `/endless`: a chunked body that never ends (a chunk every few milliseconds).
@@ -17,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
+import ssl
 import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 
 OK = b'{"ok": true}'
 
@@ -79,7 +82,7 @@ async def _respond(path: str, writer: asyncio.StreamWriter) -> bool:
     else:
         writer.write(_head("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(OK))}) + OK)
     await writer.drain()
-    return True
+    return path != "/bye"  # `/bye` answers, then hangs up without saying so
 
 
 async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -104,9 +107,16 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
         writer.close()
 
 
+TLS = Path(__file__).resolve().parent / "tls"  # a self-signed certificate for 127.0.0.1
+
+
 @contextmanager
-def rude_server() -> Iterator[str]:
-    """Serve on a free loopback port in a thread; yields the base URL."""
+def rude_server(*, tls: bool = False) -> Iterator[str]:
+    """Serve on a free loopback port in a thread (over TLS, self-signed, with `tls`); yields the base URL."""
+    context = None
+    if tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(TLS / "cert.pem", TLS / "key.pem")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     loop = asyncio.new_event_loop()
@@ -116,7 +126,7 @@ def rude_server() -> Iterator[str]:
     async def main() -> None:
         nonlocal stop
         stop = loop.create_future()
-        server = await asyncio.start_server(_serve_connection, sock=sock)
+        server = await asyncio.start_server(_serve_connection, sock=sock, ssl=context)
         ready.set()
         async with server:
             await stop
@@ -129,7 +139,7 @@ def rude_server() -> Iterator[str]:
     thread.start()
     ready.wait(5)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         loop.call_soon_threadsafe(lambda: stop.set_result(None) if stop and not stop.done() else None)
         thread.join(5)

@@ -79,3 +79,31 @@ def test_nan_in_a_response_is_written_as_valid_json(cli, write, rude, tmp_path):
     assert result.code == 1
     data = json.loads(report.read_text(), parse_constant=lambda c: pytest.fail(f"bare {c} in the report"))
     assert data["flows"][0]["steps"][0]["captures"] == {"a": "NaN", "b": "Infinity"}
+
+
+@pytest.fixture(scope="module")
+def tls_server() -> Iterator[str]:
+    with rude_server(tls=True) as url:
+        yield url
+
+
+def test_tls_with_verify_false_reaches_a_self_signed_server_and_reuses_the_connection(cli, write, tls_server):
+    text = flow(
+        '{name: One, request: {url: "{{ base }}/ok"}, expect: {status: 200, json: {$.ok: true}}}',
+        '{name: Two, request: {url: "{{ base }}/ok"}, expect: {status: 200}}',
+        http="{verify: false}",
+    )
+    result = cli("run", write(text), env={"RUDE": tls_server})
+    assert result.code == 0, result.output
+
+
+def test_tls_verifies_certificates_by_default(cli, write, tls_server):
+    result = cli("run", write(flow('{name: One, request: {url: "{{ base }}/ok"}}')), env={"RUDE": tls_server})
+    assert result.code == 1
+    assert "error: cannot connect to 127.0.0.1:" in result.out and ": TLS: self-signed certificate" in result.out
+
+
+def test_a_connection_the_server_hung_up_is_not_reused(cli, write, rude):
+    steps = [f'{{name: "Call {i}", request: {{url: "{{{{ base }}}}/bye"}}, expect: {{status: 200}}}}' for i in range(4)]
+    result = cli("run", write(flow(*steps)), env={"RUDE": rude})
+    assert result.code == 0, result.output

@@ -312,10 +312,10 @@ def test_tls_verification_is_on_unless_turned_off():
 
     assert verified_tls().verify_mode == ssl.CERT_REQUIRED
     assert verified_tls().check_hostname
-    secure = client_options(verify=True)["mounts"]["https://"]
-    insecure = client_options(verify=False)["mounts"]["https://"]
-    assert secure._factory()._pool._ssl_context.verify_mode == ssl.CERT_REQUIRED
-    assert insecure._factory()._pool._ssl_context.verify_mode == ssl.CERT_NONE
+    secure = client_options(verify=True)["transport"]
+    insecure = client_options(verify=False)["transport"]
+    assert secure._tls().verify_mode == ssl.CERT_REQUIRED and secure._tls().check_hostname
+    assert insecure._tls().verify_mode == ssl.CERT_NONE
 
 
 def test_tls_verification_is_kept_when_proxies_are_set(monkeypatch):
