@@ -18,10 +18,10 @@ _EXPORTS = {
     "ApiflowError": "runner.errors",
     "LoadError": "runner.errors",
     "UsageError": "runner.errors",
-    "load_flow": "runner.loader",
-    "load_flows": "runner.loader",
-    "Flow": "runner.model",
-    "Step": "runner.model",
+    "load_flow": "runner.flowfile.loader",
+    "load_flows": "runner.flowfile.loader",
+    "Flow": "runner.flowfile.model",
+    "Step": "runner.flowfile.model",
     "AssertionResult": "runner.results",
     "FlowResult": "runner.results",
     "StepResult": "runner.results",
@@ -32,8 +32,8 @@ _EXPORTS = {
 
 if TYPE_CHECKING:
     from runner.errors import ApiflowError, LoadError, UsageError
-    from runner.loader import load_flow, load_flows
-    from runner.model import Flow, Step
+    from runner.flowfile.loader import load_flow, load_flows
+    from runner.flowfile.model import Flow, Step
     from runner.results import AssertionResult, FlowResult, StepResult
     from runner.run import RunOptions, RunResult, run_flows
 

@@ -15,10 +15,9 @@ from typing import Any
 
 from jinja2 import Undefined
 
-from runner.model import Check, Expect
-from runner.results import MISSING, AssertionResult, ReceivedResponse
-from runner.schema_check import is_type, type_name
-from runner.templates import (
+from runner.flowfile.model import Check, Expect
+from runner.flowfile.schema_check import is_type, type_name
+from runner.flowfile.templates import (
     Template,
     TemplateCompileError,
     TemplateRenderError,
@@ -27,6 +26,7 @@ from runner.templates import (
     condition_text,
     operand_texts,
 )
+from runner.results import MISSING, AssertionResult, ReceivedResponse
 
 Render = Callable[[Any], Any]
 _COMPARISONS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}

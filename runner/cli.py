@@ -15,8 +15,8 @@ import click
 
 from runner import __version__
 from runner.errors import ApiflowError, LoadError, UsageError
-from runner.scalars import parse_scalar
-from runner.source import plural
+from runner.flowfile.scalars import parse_scalar
+from runner.flowfile.source import plural
 
 VALIDATE_CHECKS = "YAML, the flow schema, templates, JSONPaths, regular expressions, files and names"
 PATHS = click.argument("paths", nargs=-1, required=True)  # not click.Path: it stats, and a NUL raises
@@ -115,7 +115,7 @@ def run(
 @EXCLUDE
 def validate(paths: Sequence[str], variables: Sequence[str], exclude: Sequence[str]) -> None:
     """Check flows without sending a request: schema, templates, JSONPaths, names."""
-    from runner.loader import load_flows
+    from runner.flowfile.loader import load_flows
 
     try:
         names = dict(_parse_var(v) for v in variables)
@@ -132,7 +132,7 @@ def validate(paths: Sequence[str], variables: Sequence[str], exclude: Sequence[s
 @EXCLUDE
 def list_flows(paths: Sequence[str], exclude: Sequence[str]) -> None:
     """List the flows, their steps, tags and file locations."""
-    from runner.loader import load_flows
+    from runner.flowfile.loader import load_flows
 
     for flow in load_flows(paths, runnable=False, exclude=exclude):
         tags = f"  [{', '.join(flow.tags)}]" if flow.tags else ""
@@ -178,7 +178,7 @@ def schema(of_report: bool) -> None:
         return
     import json
 
-    from runner.schema_check import flow_schema
+    from runner.flowfile.schema_check import flow_schema
 
     click.echo(json.dumps(flow_schema(), indent=2))
 

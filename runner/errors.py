@@ -11,7 +11,7 @@ A flow that loads but fails when run is not an exception: it is a `FlowResult` w
 
 from __future__ import annotations
 
-from runner.source import Problem
+from runner.flowfile.source import Problem
 
 
 class ApiflowError(Exception):

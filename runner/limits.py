@@ -22,7 +22,7 @@ MAX_JSONPATH_SEGMENTS = 100
 # Characters in one template string.
 MAX_TEMPLATE_CHARS = 100_000
 
-# While a template renders (see runner/template_guard.py):
+# While a template renders (see runner/flowfile/template_guard.py):
 RENDER_SECONDS = 1.0  # wall time for one template
 MAX_TEXT = 10_000_000  # characters of any string a template builds, and of its output
 MAX_ITEMS = 1_000_000  # items of any list a template builds

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from runner import __version__
-from runner.model import Flow
+from runner.flowfile.model import Flow
 from runner.redact import Redactor
 from runner.results import FlowResult, not_run
 from runner.scope import RunScope, VarError

@@ -19,10 +19,11 @@ from typing import Any
 
 import click
 
-from runner.envfile import read_env_file
 from runner.errors import LoadError, UsageError
-from runner.loader import load_flows, names_read
-from runner.model import Flow
+from runner.flowfile.envfile import read_env_file
+from runner.flowfile.loader import load_flows, names_read
+from runner.flowfile.model import Flow
+from runner.flowfile.source import did_you_mean
 from runner.redact import Redactor
 from runner.report.console import ConsoleReport, plain
 from runner.report.files import ReportFiles
@@ -30,7 +31,6 @@ from runner.report.progress import Progress
 from runner.report.transcript import RunContext
 from runner.results import FlowResult
 from runner.run import RunOptions, RunResult, expand, interrupted_result, run_flows
-from runner.source import did_you_mean
 
 
 @dataclass(frozen=True, slots=True)

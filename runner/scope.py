@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from runner.fake import Fake
-from runner.model import Input, Variable
+from runner.flowfile.model import Input, Variable
+from runner.flowfile.templates import EnvironmentVariables, Template, TemplateRenderError, Tree
 from runner.redact import Redactor, is_secret_name
 from runner.results import MISSING, ReceivedResponse
-from runner.templates import EnvironmentVariables, Template, TemplateRenderError, Tree
 
 if TYPE_CHECKING:
-    from runner.model import Flow
+    from runner.flowfile.model import Flow
 
 # A seeded run's clock starts here and does not move, so `now()` repeats too.
 _FROZEN_EPOCH = datetime(2030, 1, 1, tzinfo=UTC)

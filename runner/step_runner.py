@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 
 from runner.assertions import check_response, render_with
+from runner.flowfile.model import Capture, Flow, Retry, Step, Use
+from runner.flowfile.templates import Template, TemplateRenderError, Tree, condition_text, templates_in
 from runner.http_exchange import ExchangeError, build_request, send, sent
-from runner.model import Capture, Flow, Retry, Step, Use
 from runner.results import MISSING, AssertionResult, Outcome, ReceivedResponse, StepResult, not_run
 from runner.scope import MissingSecretError, RunScope, VarError, response_view
-from runner.templates import Template, TemplateRenderError, Tree, condition_text, templates_in
 
 RENDER_ERRORS = (TemplateRenderError, MissingSecretError)
 MAX_RETRY_DELAY = 3600.0  # backoff grows the wait up to an hour, never to infinity

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from runner.envfile import read_env_file
 from runner.errors import UsageError
+from runner.flowfile.envfile import read_env_file
 
 
 def test_dotenv_syntax(tmp_path):

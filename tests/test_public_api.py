@@ -38,7 +38,7 @@ def test_exported_members():
 @pytest.mark.parametrize(
     ("args", "absent"),
     [
-        (["--version"], {"httpx", "jinja2", "yaml", "runner.loader", "runner.run"}),
+        (["--version"], {"httpx", "jinja2", "yaml", "runner.flowfile.loader", "runner.run"}),
         (["validate", "bench/flow.yaml"], {"httpx", "runner.run", "runner.report.html", "jsonschema", "starlette"}),
     ],
     ids=["version", "validate"],

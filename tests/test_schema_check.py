@@ -8,9 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from runner.schema_check import SUPPORTED_KEYWORDS, check_flow_document, flow_schema
-from runner.source import SourceFile
-from runner.yaml_source import parse_yaml
+from runner.flowfile.schema_check import SUPPORTED_KEYWORDS, check_flow_document, flow_schema
+from runner.flowfile.source import SourceFile
+from runner.flowfile.yaml_source import parse_yaml
 
 
 def keywords(node, inside_properties=False):

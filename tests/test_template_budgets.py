@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner.source import SourceFile, Span
-from runner.templates import TemplateRenderError, compile_template
+from runner.flowfile.source import SourceFile, Span
+from runner.flowfile.templates import TemplateRenderError, compile_template
 
 SPAN = Span(SourceFile("flow.yaml", "x"), 1, 1)
 
@@ -52,14 +52,14 @@ def test_a_hostile_template_is_refused_with_a_message(template, message):
 
 def test_nested_loops_stop_at_the_iteration_budget(monkeypatch):
     # Lowered so the test is quick under coverage; the time budget would end it too.
-    monkeypatch.setattr("runner.template_guard.MAX_LOOP_ITERATIONS", 10_000)
+    monkeypatch.setattr("runner.flowfile.template_guard.MAX_LOOP_ITERATIONS", 10_000)
     nested = "{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}"
     with pytest.raises(TemplateRenderError, match=r"loops ran more than 10,000 times"):
         compile_template(nested, SPAN).render({})
 
 
 def test_the_time_budget_ends_a_slow_render(monkeypatch):
-    monkeypatch.setattr("runner.template_guard.RENDER_SECONDS", 0.0)
+    monkeypatch.setattr("runner.flowfile.template_guard.RENDER_SECONDS", 0.0)
     with pytest.raises(TemplateRenderError, match=r"ran longer than 0 s"):
         compile_template("{% for i in range(10) %}{{ i }}{% endfor %}", SPAN).render({})
 

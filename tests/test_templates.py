@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from runner.source import SourceFile, Span
-from runner.templates import TemplateCompileError, TemplateRenderError, compile_template
+from runner.flowfile.source import SourceFile, Span
+from runner.flowfile.templates import TemplateCompileError, TemplateRenderError, compile_template
 
 SPAN = Span(SourceFile("flow.yaml", "x: 1\n"), 1, 4)
 
@@ -81,7 +81,7 @@ def test_names_read_by_a_template_are_known_at_compile_time():
 
 
 def test_a_missing_environment_variable_is_named():
-    from runner.templates import EnvironmentVariables
+    from runner.flowfile.templates import EnvironmentVariables
 
     with pytest.raises(TemplateRenderError, match="the environment variable BC_STORE_HASH is not set"):
         render("{{ env.BC_STORE_HASH }}", env=EnvironmentVariables())
@@ -92,8 +92,8 @@ def test_a_missing_environment_variable_is_named():
 def test_each_distinct_template_is_compiled_once_per_process(write, monkeypatch):
     from collections import Counter
 
-    from runner import templates
-    from runner.loader import load_flows
+    from runner.flowfile import templates
+    from runner.flowfile.loader import load_flows
 
     templates._compiled.cache_clear()
     env = templates.environment()

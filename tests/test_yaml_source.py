@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.source import SourceFile
-from runner.yaml_source import parse_yaml
+from runner.flowfile.source import SourceFile
+from runner.flowfile.yaml_source import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +45,7 @@ def test_aliases_within_the_bound_are_expanded():
 
 
 def _both_loaders(text, monkeypatch):
-    import runner.yaml_source as ys
+    import runner.flowfile.yaml_source as ys
 
     fast = ys.parse_yaml_documents(SourceFile("f.yaml", text))
     monkeypatch.setattr(ys, "_FAST", None)
@@ -61,7 +61,7 @@ def _both_loaders(text, monkeypatch):
     ),
 )
 def test_libyaml_and_the_pure_loader_give_the_same_data_and_places(name, monkeypatch):
-    import runner.yaml_source as ys
+    import runner.flowfile.yaml_source as ys
 
     assert ys._FAST is not None, "PyYAML is built with libyaml here; the fast path is the one in use"
     fast, pure = _both_loaders((ROOT / name).read_text(), monkeypatch)

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from runner.flowfile.source import Span, plural
 from runner.redact import MASK, Redactor, is_sensitive_name
 from runner.report.bodies import binary_description
 from runner.report.curl import curl_command
@@ -23,7 +24,6 @@ from runner.results import (
     SentRequest,
     StepResult,
 )
-from runner.source import Span, plural
 
 Paint = Callable[..., str]
 EXCERPT = 300

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import UsageError
+from runner.flowfile.source import Problem
 from runner.redact import Redactor
 from runner.report.html import html_report
 from runner.report.junit import junit_for_load_errors, junit_xml
 from runner.report.transcript import RunContext, transcript
 from runner.results import FlowResult
-from runner.source import Problem
 
 
 @dataclass(frozen=True, slots=True)

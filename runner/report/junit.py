@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from typing import Any
 
-from runner.source import Problem
+from runner.flowfile.source import Problem
 
 
 def _seconds(ms: float) -> str:

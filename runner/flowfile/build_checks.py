@@ -7,13 +7,13 @@ from pathlib import Path as FsPath
 from typing import Any
 from urllib.parse import unquote
 
-from runner import model as m
-from runner.build_values import ValueBuilder, mapping_of
-from runner.files import UnreadableFileError, read_data_file
+from runner.flowfile import model as m
+from runner.flowfile.build_values import ValueBuilder, mapping_of
+from runner.flowfile.files import UnreadableFileError, read_data_file
+from runner.flowfile.source import Span
+from runner.flowfile.templates import is_template
+from runner.flowfile.yaml_source import Path
 from runner.limits import MAX_YAML_DEPTH, deeper_than
-from runner.source import Span
-from runner.templates import is_template
-from runner.yaml_source import Path
 
 
 class CheckBuilder(ValueBuilder):

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from runner.errors import UsageError
-from runner.files import UnreadableFileError, read_text
+from runner.flowfile.files import UnreadableFileError, read_text
 
 _LINE = re.compile(r"^\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(?P<value>.*?)\s*$")
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}

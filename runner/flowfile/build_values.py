@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.jsonpaths import JsonPath, JsonPathSyntaxError, compile_jsonpath
-from runner.source import Problem, Span
-from runner.templates import (
+from runner.flowfile.jsonpaths import JsonPath, JsonPathSyntaxError, compile_jsonpath
+from runner.flowfile.source import Problem, Span
+from runner.flowfile.templates import (
     Template,
     TemplateCompileError,
     Tree,
@@ -18,7 +18,7 @@ from runner.templates import (
     is_template,
     templates_in,
 )
-from runner.yaml_source import Document, Path
+from runner.flowfile.yaml_source import Document, Path
 
 
 class ValueBuilder:

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any
 
-from runner import model as m
-from runner.build_checks import CheckBuilder
-from runner.build_values import is_number, mapping_of
+from runner.flowfile import model as m
+from runner.flowfile.build_checks import CheckBuilder
+from runner.flowfile.build_values import is_number, mapping_of
+from runner.flowfile.source import Span, did_you_mean
+from runner.flowfile.templates import Template
+from runner.flowfile.yaml_source import Document, Path
 from runner.limits import DEFAULT_MAX_RESPONSE_MB
-from runner.source import Span, did_you_mean
-from runner.templates import Template
-from runner.yaml_source import Document, Path
 
 # Loads the flow a `use` step names (relative to this flow's file), or None when it does not load.
 ResolveUse = Callable[[str, Span], "m.Flow | None"]
@@ -256,7 +256,7 @@ def _mebibytes(value: Any) -> int:
 
 def read_rows(file: FsPath, name: str) -> list[dict[str, Any]] | str:
     """A matrix file's rows, or what is wrong with it. CSV cells are typed like --var values."""
-    from runner.files import UnreadableFileError, read_data_file, read_text
+    from runner.flowfile.files import UnreadableFileError, read_data_file, read_text
 
     rows: Any
     try:
@@ -278,7 +278,7 @@ def read_rows(file: FsPath, name: str) -> list[dict[str, Any]] | str:
 
 def _csv_rows(text: str) -> list[dict[str, Any]]:
     """Rows of a CSV text with a header line; a row of another width is a ValueError."""
-    from runner.scalars import parse_scalar
+    from runner.flowfile.scalars import parse_scalar
 
     reader = csv.reader(io.StringIO(text))
     try:

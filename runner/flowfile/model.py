@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from runner.jsonpaths import JsonPath
+from runner.flowfile.jsonpaths import JsonPath
+from runner.flowfile.source import SourceFile, Span
+from runner.flowfile.templates import Template, Tree
 from runner.limits import DEFAULT_MAX_RESPONSE_MB
-from runner.source import SourceFile, Span
-from runner.templates import Template, Tree
 
 OPERATORS = (
     "eq",

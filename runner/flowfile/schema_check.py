@@ -15,8 +15,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from runner.source import Problem, did_you_mean
-from runner.yaml_source import Document, Path
+from runner.flowfile.source import Problem, did_you_mean
+from runner.flowfile.yaml_source import Document, Path
 
 Schema = dict[str, Any]
 
@@ -42,7 +42,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 @cache
 def flow_schema() -> Schema:
     """The flow language's JSON Schema, as shipped in the package."""
-    text = resources.files("runner").joinpath("flow.schema.json").read_text("utf-8")
+    text = resources.files("runner.flowfile").joinpath("flow.schema.json").read_text("utf-8")
     schema: Schema = json.loads(text)
     return schema
 

@@ -24,9 +24,9 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from jinja2.utils import missing
 
-from runner import template_guard as guard
+from runner.flowfile import template_guard as guard
+from runner.flowfile.source import Span, did_you_mean
 from runner.limits import MAX_TEMPLATE_CHARS
-from runner.source import Span, did_you_mean
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
 

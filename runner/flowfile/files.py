@@ -94,8 +94,8 @@ def read_data_file(path: Path) -> Any:
 
     Raises `UnreadableFileError`, or `ValueError` with the parser's reason and line.
     """
-    from runner.source import SourceFile
-    from runner.yaml_source import parse_yaml
+    from runner.flowfile.source import SourceFile
+    from runner.flowfile.yaml_source import parse_yaml
 
     text = read_text(path)
     if path.suffix.lower() == ".json":

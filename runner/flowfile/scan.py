@@ -15,9 +15,9 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from runner import files as fs
+from runner.flowfile import files as fs
+from runner.flowfile.source import Problem
 from runner.limits import MAX_FILE_BYTES
-from runner.source import Problem
 
 FLOW_SUFFIXES = (".yaml", ".yml")
 SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__", "site-packages"})

@@ -13,16 +13,16 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from runner import files as fs
-from runner.build import FlowBuilder
 from runner.errors import LoadError
+from runner.flowfile import files as fs
+from runner.flowfile.build import FlowBuilder
+from runner.flowfile.model import Flow, Step
+from runner.flowfile.scan import find_flow_files, shown
+from runner.flowfile.schema_check import check_flow_document
+from runner.flowfile.source import Problem, SourceFile, Span, did_you_mean
+from runner.flowfile.templates import environment, templates_in
+from runner.flowfile.yaml_source import Document, parse_yaml_documents
 from runner.limits import MAX_USE_DEPTH
-from runner.model import Flow, Step
-from runner.scan import find_flow_files, shown
-from runner.schema_check import check_flow_document
-from runner.source import Problem, SourceFile, Span, did_you_mean
-from runner.templates import environment, templates_in
-from runner.yaml_source import Document, parse_yaml_documents
 
 # Names every template may read; `response` is added inside expect, capture and retry.
 BUILTIN_NAMES = frozenset({"vars", "env", "secret", "steps", "uuid", "now", "random_int", "fake"})

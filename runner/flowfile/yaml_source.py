@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
+from runner.flowfile.source import Problem, SourceFile, Span
 from runner.limits import MAX_YAML_DEPTH, MAX_YAML_VALUES
-from runner.source import Problem, SourceFile, Span
 
 Path = tuple[str | int, ...]
 

@@ -1,0 +1,1 @@
+"""The flow file: YAML → an immutable, validated `Flow` (load, check, build, templates, JSONPaths)."""
