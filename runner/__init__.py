@@ -22,20 +22,20 @@ _EXPORTS = {
     "load_flows": "runner.flowfile.loader",
     "Flow": "runner.flowfile.model",
     "Step": "runner.flowfile.model",
-    "AssertionResult": "runner.results",
-    "FlowResult": "runner.results",
-    "StepResult": "runner.results",
-    "RunOptions": "runner.run",
-    "RunResult": "runner.run",
-    "run_flows": "runner.run",
+    "AssertionResult": "runner.engine.results",
+    "FlowResult": "runner.engine.results",
+    "StepResult": "runner.engine.results",
+    "RunOptions": "runner.engine.run",
+    "RunResult": "runner.engine.run",
+    "run_flows": "runner.engine.run",
 }
 
 if TYPE_CHECKING:
+    from runner.engine.results import AssertionResult, FlowResult, StepResult
+    from runner.engine.run import RunOptions, RunResult, run_flows
     from runner.errors import ApiflowError, LoadError, UsageError
     from runner.flowfile.loader import load_flow, load_flows
     from runner.flowfile.model import Flow, Step
-    from runner.results import AssertionResult, FlowResult, StepResult
-    from runner.run import RunOptions, RunResult, run_flows
 
 
 def __getattr__(name: str) -> Any:

@@ -19,18 +19,18 @@ from typing import Any
 
 import click
 
+from runner.engine.redact import Redactor
+from runner.engine.results import FlowResult
+from runner.engine.run import RunOptions, RunResult, expand, interrupted_result, run_flows
 from runner.errors import LoadError, UsageError
 from runner.flowfile.envfile import read_env_file
 from runner.flowfile.loader import load_flows, names_read
 from runner.flowfile.model import Flow
 from runner.flowfile.source import did_you_mean
-from runner.redact import Redactor
 from runner.report.console import ConsoleReport, plain
 from runner.report.files import ReportFiles
 from runner.report.progress import Progress
 from runner.report.transcript import RunContext
-from runner.results import FlowResult
-from runner.run import RunOptions, RunResult, expand, interrupted_result, run_flows
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from runner import RunOptions, load_flow, load_flows, run_flows
-from runner.results import Outcome
+from runner.engine.results import Outcome
 from runner.sandbox import create_app
 from runner.sandbox.serve import environment, serve_in_thread
 

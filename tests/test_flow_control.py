@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from runner import RunOptions, load_flow, load_flows, run_flows
-from runner.results import Outcome
+from runner.engine.results import Outcome
 
 BASE = 'vars: {base: "{{ env.BASE }}"}\n'
 
@@ -87,7 +87,7 @@ def test_the_delay_grows_by_the_backoff(run_in_process, monkeypatch):
     async def record(seconds):
         slept.append(seconds)
 
-    monkeypatch.setattr("runner.step_runner.sleep", record)
+    monkeypatch.setattr("runner.engine.step_runner.sleep", record)
     run_in_process(
         BASE
         + """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.redact import MASK, Redactor, is_secret_name
+from runner.engine.redact import MASK, Redactor, is_secret_name
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runner.results import Outcome
+from runner.engine.results import Outcome
 
 CREATE = """
     - id: create
@@ -308,7 +308,7 @@ def test_redirects_are_followed_only_when_asked(run_in_process):
 def test_tls_verification_is_on_unless_turned_off():
     import ssl
 
-    from runner.transport import client_options, verified_tls
+    from runner.engine.transport import client_options, verified_tls
 
     assert verified_tls().verify_mode == ssl.CERT_REQUIRED
     assert verified_tls().check_hostname
@@ -321,7 +321,7 @@ def test_tls_verification_is_on_unless_turned_off():
 def test_tls_verification_is_kept_when_proxies_are_set(monkeypatch):
     import ssl
 
-    from runner.transport import client_options
+    from runner.engine.transport import client_options
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
     assert client_options(verify=True)["verify"].verify_mode == ssl.CERT_REQUIRED

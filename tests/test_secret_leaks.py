@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runner.engine.redact import MASK, Redactor, encoded_forms
 from runner.flowfile.source import SourceFile, Span
 from runner.flowfile.templates import TemplateRenderError, compile_template
-from runner.redact import MASK, Redactor, encoded_forms
 from tests.test_reports import run_with_reports
 
 URL_SECRET = "q8Fz+Wm/3kQ="  # base64: `+`, `/` and `=` all change when URL-encoded

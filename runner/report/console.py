@@ -11,11 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from runner.flowfile.source import Span, plural
-from runner.redact import MASK, Redactor, is_sensitive_name
-from runner.report.bodies import binary_description
-from runner.report.curl import curl_command
-from runner.results import (
+from runner.engine.redact import MASK, Redactor, is_sensitive_name
+from runner.engine.results import (
     MISSING,
     AssertionResult,
     FlowResult,
@@ -24,6 +21,9 @@ from runner.results import (
     SentRequest,
     StepResult,
 )
+from runner.flowfile.source import Span, plural
+from runner.report.bodies import binary_description
+from runner.report.curl import curl_command
 
 Paint = Callable[..., str]
 EXCERPT = 300

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import shlex
 
-from runner.redact import Redactor
-from runner.results import SentRequest
+from runner.engine.redact import Redactor
+from runner.engine.results import SentRequest
 
 _AUTOMATIC = frozenset({"host", "content-length", "accept-encoding", "connection", "user-agent"})
 _MARK = "\0"

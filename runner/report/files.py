@@ -8,13 +8,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.engine.redact import Redactor
+from runner.engine.results import FlowResult
 from runner.errors import UsageError
 from runner.flowfile.source import Problem
-from runner.redact import Redactor
 from runner.report.html import html_report
 from runner.report.junit import junit_for_load_errors, junit_xml
 from runner.report.transcript import RunContext, transcript
-from runner.results import FlowResult
 
 
 @dataclass(frozen=True, slots=True)

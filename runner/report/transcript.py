@@ -16,11 +16,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runner import __version__
+from runner.engine.redact import MASK, Redactor, is_sensitive_name
+from runner.engine.results import (
+    MISSING,
+    AssertionResult,
+    FlowResult,
+    Outcome,
+    ReceivedResponse,
+    SentRequest,
+    StepResult,
+)
 from runner.flowfile.source import Problem, Span
-from runner.redact import MASK, Redactor, is_sensitive_name
 from runner.report.bodies import binary_description
 from runner.report.curl import curl_command
-from runner.results import MISSING, AssertionResult, FlowResult, Outcome, ReceivedResponse, SentRequest, StepResult
 
 FORMAT_VERSION = 1
 BODY_LIMIT = 64 * 1024  # characters of a body kept in a report

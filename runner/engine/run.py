@@ -21,12 +21,12 @@ from typing import Any
 import httpx
 
 from runner import __version__
+from runner.engine.redact import Redactor
+from runner.engine.results import FlowResult, not_run
+from runner.engine.scope import RunScope, VarError
+from runner.engine.step_runner import StepRunner
+from runner.engine.transport import client_options
 from runner.flowfile.model import Flow
-from runner.redact import Redactor
-from runner.results import FlowResult, not_run
-from runner.scope import RunScope, VarError
-from runner.step_runner import StepRunner
-from runner.transport import client_options
 
 
 @dataclass(slots=True)

@@ -15,12 +15,12 @@ from typing import Any
 
 import httpx
 
-from runner.assertions import check_response, render_with
+from runner.engine.assertions import check_response, render_with
+from runner.engine.http_exchange import ExchangeError, build_request, send, sent
+from runner.engine.results import MISSING, AssertionResult, Outcome, ReceivedResponse, StepResult, not_run
+from runner.engine.scope import MissingSecretError, RunScope, VarError, response_view
 from runner.flowfile.model import Capture, Flow, Retry, Step, Use
 from runner.flowfile.templates import Template, TemplateRenderError, Tree, condition_text, templates_in
-from runner.http_exchange import ExchangeError, build_request, send, sent
-from runner.results import MISSING, AssertionResult, Outcome, ReceivedResponse, StepResult, not_run
-from runner.scope import MissingSecretError, RunScope, VarError, response_view
 
 RENDER_ERRORS = (TemplateRenderError, MissingSecretError)
 MAX_RETRY_DELAY = 3600.0  # backoff grows the wait up to an hour, never to infinity

@@ -15,6 +15,7 @@ from typing import Any
 
 from jinja2 import Undefined
 
+from runner.engine.results import MISSING, AssertionResult, ReceivedResponse
 from runner.flowfile.model import Check, Expect
 from runner.flowfile.schema_check import is_type, type_name
 from runner.flowfile.templates import (
@@ -26,7 +27,6 @@ from runner.flowfile.templates import (
     condition_text,
     operand_texts,
 )
-from runner.results import MISSING, AssertionResult, ReceivedResponse
 
 Render = Callable[[Any], Any]
 _COMPARISONS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}

@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 
+from runner.engine.redact import Redactor
+from runner.engine.results import ReceivedResponse, SentRequest
 from runner.flowfile.model import HttpDefaults, Request
 from runner.flowfile.templates import Template, Tree
 from runner.limits import MAX_JSON_DEPTH, deeper_than
-from runner.redact import Redactor
-from runner.results import ReceivedResponse, SentRequest
 
 
 class ExchangeError(Exception):

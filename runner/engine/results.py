@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from runner.engine.redact import MASK, is_sensitive_name
 from runner.flowfile.model import Flow, Step
 from runner.flowfile.source import Span
-from runner.redact import MASK, is_sensitive_name
 
 # The actual value of a JSONPath that matched nothing or a header that is absent.
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "(nothing)"})()

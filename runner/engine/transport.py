@@ -15,7 +15,7 @@ from functools import cache
 
 import httpx
 
-from runner.h11_transport import H11Transport
+from runner.engine.h11_transport import H11Transport
 
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from runner.fake import Fake
+from runner.engine.fake import Fake
+from runner.engine.redact import Redactor, is_secret_name
+from runner.engine.results import MISSING, ReceivedResponse
 from runner.flowfile.model import Input, Variable
 from runner.flowfile.templates import EnvironmentVariables, Template, TemplateRenderError, Tree
-from runner.redact import Redactor, is_secret_name
-from runner.results import MISSING, ReceivedResponse
 
 if TYPE_CHECKING:
     from runner.flowfile.model import Flow
