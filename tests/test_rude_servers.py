@@ -107,3 +107,13 @@ def test_a_connection_the_server_hung_up_is_not_reused(cli, write, rude):
     steps = [f'{{name: "Call {i}", request: {{url: "{{{{ base }}}}/bye"}}, expect: {{status: 200}}}}' for i in range(4)]
     result = cli("run", write(flow(*steps)), env={"RUDE": rude})
     assert result.code == 0, result.output
+
+
+def test_a_header_value_with_a_line_break_fails_the_step_not_apiflow(cli, write, rude):
+    result = cli(
+        "run",
+        write(flow('{name: Bad header, request: {url: "{{ base }}/ok", headers: {A: "x\\ny"}}}')),
+        env={"RUDE": rude},
+    )
+    assert result.code == 1
+    assert "the request cannot be sent: Illegal header value" in result.out

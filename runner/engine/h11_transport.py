@@ -12,6 +12,7 @@ never passes its extra bytes off as the next response.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -35,7 +36,14 @@ class _Connection:
         return state.our_state is h11.DONE and state.their_state is h11.DONE and not state.trailing_data[0]
 
     def close(self) -> None:
+        """Close now, without waiting: for error paths, which may be running under cancellation."""
         self.writer.close()
+
+    async def aclose(self) -> None:
+        """Close and wait until the socket is released, so none outlives the event loop."""
+        self.writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError, asyncio.TimeoutError):
+            await asyncio.wait_for(self.writer.wait_closed(), 1.0)
 
 
 class H11Transport(httpx.AsyncBaseTransport):
@@ -116,10 +124,13 @@ class H11Transport(httpx.AsyncBaseTransport):
         target = request.url.raw_path
         headers = [(k, v) for k, v in request.headers.raw]
         body = await request.aread()
-        data = state.send(h11.Request(method=request.method.encode(), target=target, headers=headers))
-        if body:
-            data += state.send(h11.Data(data=body))
-        data += state.send(h11.EndOfMessage())
+        try:
+            data = state.send(h11.Request(method=request.method.encode(), target=target, headers=headers)) or b""
+            if body:
+                data += state.send(h11.Data(data=body)) or b""
+            data += state.send(h11.EndOfMessage()) or b""
+        except h11.LocalProtocolError as err:  # a header value with a line break, a bad target...
+            raise httpx.LocalProtocolError(f"the request cannot be sent: {err}") from None
         try:
             connection.writer.write(data)
             await connection.writer.drain()
@@ -132,19 +143,19 @@ class H11Transport(httpx.AsyncBaseTransport):
             if not isinstance(event, h11.InformationalResponse):
                 raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} before the response")
 
-    def _release(self, origin: Origin, connection: _Connection) -> None:
+    async def _release(self, origin: Origin, connection: _Connection) -> None:
         idle = self._idle.setdefault(origin, [])
         if connection.reusable() and len(idle) < self._max_idle:
             connection.state.start_next_cycle()
             idle.append(connection)
         else:
-            connection.close()
+            await connection.aclose()
 
     async def aclose(self) -> None:
-        for idle in self._idle.values():
-            for connection in idle:
-                connection.close()
+        connections = [c for idle in self._idle.values() for c in idle]
         self._idle.clear()
+        for connection in connections:
+            await connection.aclose()
 
 
 async def _next_event(connection: _Connection, timeout: float | None) -> object:
@@ -191,6 +202,6 @@ class _Body(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         if self._done:
-            self._transport._release(self._origin, self._connection)
+            await self._transport._release(self._origin, self._connection)
         else:
             self._connection.close()
