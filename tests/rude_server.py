@@ -2,6 +2,7 @@
 
 Paths:
 - `/ok`: a small JSON body, keep-alive.
+- `/raw`: whatever bytes a test put in `RAW_RESPONSE`, then the connection closes.
 - `/bye`: the same, then the server closes the connection without a `Connection: close`.
 - `/smuggle`: a 204 followed, on the same connection, by a whole second response
   (`{"injected": true}`) that a careless client reads as the answer to its next request.
@@ -27,6 +28,8 @@ from functools import cache
 from pathlib import Path
 
 OK = b'{"ok": true}'
+# What `/raw` sends, as it is, before it hangs up: set by a test (one at a time).
+RAW_RESPONSE = [b""]
 
 
 @cache
@@ -51,6 +54,10 @@ def _head(status: str, headers: dict[str, str]) -> bytes:
 
 async def _respond(path: str, writer: asyncio.StreamWriter) -> bool:
     """Write the answer to `path`; False when the connection must close afterwards."""
+    if path == "/raw":
+        writer.write(RAW_RESPONSE[0])
+        await writer.drain()
+        return False
     if path == "/smuggle":
         injected = b'{"injected": true}'
         smuggled = _head("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(injected))})

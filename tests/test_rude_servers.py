@@ -7,8 +7,10 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tests.rude_server import rude_server
+from tests.rude_server import RAW_RESPONSE, rude_server
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +119,42 @@ def test_a_header_value_with_a_line_break_fails_the_step_not_apiflow(cli, write,
     )
     assert result.code == 1
     assert "the request cannot be sent: Illegal header value" in result.out
+
+
+# Whatever a server sends back, the step passes or fails with a message: never a crash.
+_STATUS_LINES = st.sampled_from(
+    [b"HTTP/1.1 200 OK", b"HTTP/1.1 204 No Content", b"HTTP/1.0 200 OK", b"HTTP/1.1 999 Odd", b"HTTP/2 200",
+     b"HTTP/1.1 200", b"ICY 200 OK", b"HTTP/1.1 abc OK", b"", b"HTTP/1.1 101 Switching Protocols"]
+)  # fmt: skip
+_HEADERS = st.lists(
+    st.sampled_from(
+        [b"Content-Length: 5", b"Content-Length: -1", b"Content-Length: 99999999999", b"Content-Length: 2, 3",
+         b"Transfer-Encoding: chunked", b"Transfer-Encoding: gzip", b"Content-Encoding: gzip", b"Content-Type: application/json",
+         b"Content-Type: text/html; charset=nope", b"Connection: close", b"X: \xff\xfe", b"no colon", b": empty name"]
+    ),
+    max_size=4,
+)  # fmt: skip
+_BODIES = st.one_of(
+    st.binary(max_size=64), st.sampled_from([b"{}", b'{"ok": true}', b"5\r\nhello\r\n0\r\n\r\n", b"zz\r\n"])
+)
+
+
+@st.composite
+def _responses(draw: st.DrawFn) -> bytes:
+    if draw(st.booleans()):
+        return draw(st.binary(max_size=200))
+    head = b"\r\n".join([draw(_STATUS_LINES), *draw(_HEADERS)])
+    return head + b"\r\n\r\n" + draw(_BODIES)
+
+
+@settings(
+    max_examples=120, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(raw=_responses())
+def test_any_bytes_a_server_sends_back_end_in_a_result(cli, tmp_path, rude, raw):
+    RAW_RESPONSE[0] = raw
+    path = tmp_path / "raw.yaml"
+    path.write_text(flow('{name: Raw, request: {url: "{{ base }}/raw", timeout: 2}, expect: {json: {$.ok: true}}}'))
+    result = cli("run", path, env={"RUDE": rude})
+    assert result.code in (0, 1), result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
