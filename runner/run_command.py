@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -125,15 +127,37 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _start_sandbox(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
-    """Serve the sandbox for the run; BC_* values the user set themselves are kept."""
-    from runner.sandbox.serve import environment, serve_in_thread
-
-    url = stack.enter_context(serve_in_thread())
-    kept = sorted(k for k in environment(url) if k in env)
+    """Serve the sandbox for the run, in a child process (it does not share this interpreter's
+    lock with the runner); BC_* values the user set themselves are kept."""
+    url, store_hash, token = stack.enter_context(_sandbox_process())
+    sandbox_env = {"BC_API_URL": url, "BC_PAYMENTS_URL": url, "BC_STORE_HASH": store_hash, "BC_ACCESS_TOKEN": token}
+    kept = sorted(k for k in sandbox_env if k in env)
     click.echo(f"Target: the embedded BigCommerce sandbox at {url} (apiflow sandbox; no real store is called)")
     if kept:
         click.echo(f"  kept from your environment: {', '.join(kept)}")
-    return environment(url) | env
+    return sandbox_env | env
+
+
+@contextmanager
+def _sandbox_process() -> Iterator[tuple[str, str, str]]:
+    """`apiflow sandbox --port 0` as a child process; yields its URL, store hash and access token,
+    as it prints them once its socket listens (connections wait in the backlog until it serves)."""
+    command = [sys.executable, "-m", "runner", "sandbox", "--host", "127.0.0.1", "--port", "0"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        assert child.stdout is not None
+        lines = [child.stdout.readline() for _ in range(3)]
+        if not lines[0].startswith("BigCommerce sandbox at "):
+            raise UsageError(f"the sandbox did not start (exit {child.poll()}): {lines[0].strip()}")
+        url = lines[0].removeprefix("BigCommerce sandbox at ").strip()
+        yield url, lines[1].split()[2], lines[2].split()[2]  # "  store hash:    X   (...)"
+    finally:
+        child.terminate()
+        try:
+            child.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
 
 
 class _ShownRun:
