@@ -1,8 +1,8 @@
 """Time and peak memory of N BigCommerce checkouts at once against one sandbox.
 
 Runs flows/bigcommerce/checkout-new-card.yaml N times with `--jobs J` through the real CLI,
-the sandbox started by `--sandbox` in the same process, and prints the wall time and the peak
-resident memory of that process.
+the sandbox started by `--sandbox` (a child process of the runner), and prints the wall time and
+the peak resident memory of the larger of the two.
 
     .venv/bin/python bench/concurrent_checkouts.py [--runs 200] [--jobs 50]
 """
@@ -42,7 +42,7 @@ def main() -> None:
     print(done.stdout.strip().splitlines()[-1])
     print(f"checkouts            {args.runs} with --jobs {args.jobs} (exit {done.returncode})")
     print(f"wall time            {elapsed:.2f} s  ({elapsed / args.runs * 1000:.1f} ms per checkout)")
-    print(f"peak memory          {peak_mb:.0f} MiB (runner and sandbox in one process)")
+    print(f"peak memory          {peak_mb:.0f} MiB (the larger of the runner and the sandbox)")
 
 
 if __name__ == "__main__":
