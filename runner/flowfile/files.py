@@ -54,28 +54,32 @@ def kind(path: Path) -> str:
     return "folder" if stat.S_ISDIR(found.st_mode) else "other"
 
 
+def _regular_file(path: Path) -> os.stat_result:
+    """The status of the regular file at `path`; `UnreadableFileError` saying why it is not one."""
+    found = _stat(path)
+    if found is None:
+        raise UnreadableFileError("no such file")
+    if stat.S_ISDIR(found.st_mode):
+        raise UnreadableFileError("it is a folder, not a file")
+    if not stat.S_ISREG(found.st_mode):
+        raise UnreadableFileError("it is not a regular file (a pipe or a device cannot be read as a flow's file)")
+    return found
+
+
 def why_not_a_file(path: Path) -> str:
     """Why `path` cannot be read as a file ("no such file", ...), or '' when it is a regular file."""
     try:
-        found = _stat(path)
+        _regular_file(path)
     except UnreadableFileError as err:
         return str(err)
-    if found is None:
-        return "no such file"
-    if stat.S_ISDIR(found.st_mode):
-        return "it is a folder, not a file"
-    if not stat.S_ISREG(found.st_mode):
-        return "it is not a regular file (a pipe or a device cannot be read as a flow's file)"
     return ""
 
 
 def read_text(path: Path, *, limit: int = MAX_FILE_BYTES, encoding: str = "utf-8") -> str:
     """The text of the regular file at `path`, at most `limit` bytes; else `UnreadableFileError`."""
-    why = why_not_a_file(path)
-    if why:
-        raise UnreadableFileError(why)
-    if path.stat().st_size > limit:
-        raise UnreadableFileError(f"it is {path.stat().st_size:,} bytes; the limit is {limit:,}")
+    size = _regular_file(path).st_size
+    if size > limit:
+        raise UnreadableFileError(f"it is {size:,} bytes; the limit is {limit:,}")
     try:
         with path.open("rb") as handle:
             data = handle.read(limit + 1)  # the file may have grown since stat
