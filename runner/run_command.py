@@ -7,6 +7,7 @@ run the same way: the flows that finished are reported as they ended, the others
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -113,7 +114,13 @@ def _terminate_as_interrupt() -> Iterator[None]:
     """While the run goes on, SIGTERM (a cancelled CI job) stops it as Ctrl-C does."""
 
     def terminate(signum: int, frame: object) -> None:
-        raise Terminated
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # between runs: stop at once
+            raise Terminated from None
+        # Raised from a callback of the loop, never inside a task: a task that stored it would
+        # be reported later as "exception was never retrieved", traceback and all.
+        loop.call_soon_threadsafe(_raise_terminated)
 
     try:
         previous = signal.signal(signal.SIGTERM, terminate)
@@ -124,6 +131,10 @@ def _terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated() -> None:
+    raise Terminated
 
 
 def _start_sandbox(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
