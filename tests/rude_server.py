@@ -9,6 +9,8 @@ Paths:
 - `/endless`: a chunked body that never ends (a chunk every few milliseconds).
 - `/trickle`: a 1 MiB Content-Length body sent one byte every 50 ms.
 - `/gzip-bomb/N`: gzip that inflates to N MiB of zeros (N=1024: about 1 MiB of gzip, 1 GiB inflated).
+- `/deflate-raw`, `/deflate-zlib`: `/ok`'s body deflated, without and with zlib's header.
+- `/gzip-broken`: gzip whose end is garbage.
 - `/big`: a 60 MiB body of JSON text.
 - `/deep`: JSON nested 100,000 levels.
 - `/nan`: JSON holding NaN and Infinity.
@@ -78,6 +80,16 @@ async def _respond(path: str, writer: asyncio.StreamWriter) -> bool:
         bomb = gzip_bomb(int(path.rpartition("/")[2] or 1024))
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", "Content-Length": str(len(bomb))}
         writer.write(_head("200 OK", headers) + bomb)
+    elif path in ("/deflate-raw", "/deflate-zlib", "/gzip-broken"):
+        if path == "/deflate-raw":
+            packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+            body, encoding = packer.compress(OK) + packer.flush(), "deflate"
+        elif path == "/deflate-zlib":
+            body, encoding = zlib.compress(OK), "deflate"
+        else:
+            body, encoding = gzip.compress(OK)[:-12] + b"garbage!" * 3, "gzip"
+        headers = {"Content-Type": "application/json", "Content-Encoding": encoding, "Content-Length": str(len(body))}
+        writer.write(_head("200 OK", headers) + body)
     elif path in ("/big", "/deep", "/nan"):
         body = {
             "/big": b'"' + b"a" * (60 * 1024 * 1024) + b'"',

@@ -158,3 +158,15 @@ def test_any_bytes_a_server_sends_back_end_in_a_result(cli, tmp_path, rude, raw)
     result = cli("run", path, env={"RUDE": rude})
     assert result.code in (0, 1), result.output
     assert "Traceback" not in result.output and "internal error" not in result.output
+
+
+@pytest.mark.parametrize("path", ["/deflate-raw", "/deflate-zlib"])
+def test_deflate_is_read_with_or_without_its_zlib_header(cli, write, rude, path):
+    text = flow(f'{{name: Deflated, request: {{url: "{{{{ base }}}}{path}"}}, expect: {{json: {{$.ok: true}}}}}}')
+    assert cli("run", write(text), env={"RUDE": rude}).code == 0
+
+
+def test_a_body_that_does_not_decompress_fails_the_step(cli, write, rude):
+    result = cli("run", write(flow('{name: Broken, request: {url: "{{ base }}/gzip-broken"}}')), env={"RUDE": rude})
+    assert result.code == 1
+    assert "the response body does not decompress (gzip)" in result.out

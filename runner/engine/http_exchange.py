@@ -13,6 +13,7 @@ import json
 import os
 import ssl
 import time
+import zlib
 from typing import Any
 
 import httpx
@@ -133,17 +134,59 @@ async def send(client: httpx.AsyncClient, request: httpx.Request, max_bytes: int
 
 
 async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
+    """The body, decompressed, refused as soon as it passes `max_bytes`.
+
+    gzip and deflate are inflated here, at most the bytes still allowed at a time: httpx's decoder
+    inflates each chunk whole, and 64 KiB of a gzip bomb is 64 MiB. Other encodings (br, zstd)
+    go through httpx's decoders.
+    """
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return await _inflate(response, max_bytes, gzip=encoding != "deflate")
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():  # decompressed
         size += len(chunk)
         if size > max_bytes:
-            limit = f"{max_bytes / 1024 / 1024:g} MiB"
-            raise ExchangeError(
-                f"the response body is larger than {limit}, the limit (raise it with http.max_response_mb)"
-            )
+            raise _too_large(max_bytes)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+_INFLATE_STEP = 1024 * 1024  # inflated a MiB at a time: memory stays near the body's own size
+
+
+async def _inflate(response: httpx.Response, max_bytes: int, *, gzip: bool) -> bytes:
+    # gzip: its header; deflate: zlib's header, or (as some servers send it) raw deflate.
+    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
+    chunks: list[bytes] = []
+    size = 0
+    started = False
+    async for raw in response.aiter_raw():
+        data = raw
+        while data:
+            try:
+                out = decoder.decompress(data, max_bytes - size + 1)
+            except zlib.error as err:
+                if gzip or started:
+                    raise ExchangeError(
+                        f"the response body does not decompress ({response.headers['content-encoding']}): {err}"
+                    ) from None
+                decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+                started = True
+                continue
+            started = True
+            size += len(out)
+            if size > max_bytes:
+                raise _too_large(max_bytes)
+            chunks.append(out)
+            data = decoder.unconsumed_tail
+    return b"".join(chunks)
+
+
+def _too_large(max_bytes: int) -> ExchangeError:
+    limit = f"{max_bytes / 1024 / 1024:g} MiB"
+    return ExchangeError(f"the response body is larger than {limit}, the limit (raise it with http.max_response_mb)")
 
 
 def _received(response: httpx.Response, body: bytes, elapsed_ms: float) -> ReceivedResponse:
