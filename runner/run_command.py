@@ -24,7 +24,7 @@ import click
 
 from runner.engine.redact import Redactor
 from runner.engine.results import FlowResult
-from runner.engine.run import RunOptions, RunResult, expand, interrupted_result, run_flows
+from runner.engine.run import RunOptions, RunResult, expand, interrupted_result, row_used, run_flows
 from runner.errors import LoadError, UsageError
 from runner.flowfile.envfile import read_env_file
 from runner.flowfile.loader import load_flows, names_read
@@ -214,7 +214,7 @@ class _ShownRun:
         waiting = list(self.finished)
         results = []
         for run in self.runs:
-            row = None if run.row is None else {k: self.options.vars.get(k, v) for k, v in run.row.items()}
+            row = row_used(run.row, self.options.vars)  # as the result of that run names it
             done = next((r for r in waiting if r.flow is run.flow and r.row == row), None)
             if done is not None:
                 waiting.remove(done)

@@ -136,7 +136,7 @@ async def send(client: httpx.AsyncClient, request: httpx.Request, max_bytes: int
 async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
     """The body, decompressed, refused as soon as it passes `max_bytes`.
 
-    gzip and deflate are inflated here, at most the bytes still allowed at a time: httpx's decoder
+    gzip and deflate are inflated here, a MiB at a time and never past the limit: httpx's decoder
     inflates each chunk whole, and 64 KiB of a gzip bomb is 64 MiB. Other encodings (br, zstd)
     go through httpx's decoders.
     """
@@ -166,7 +166,7 @@ async def _inflate(response: httpx.Response, max_bytes: int, *, gzip: bool) -> b
         data = raw
         while data:
             try:
-                out = decoder.decompress(data, max_bytes - size + 1)
+                out = decoder.decompress(data, min(max_bytes - size + 1, _INFLATE_STEP))
             except zlib.error as err:
                 if gzip or started:
                     raise ExchangeError(

@@ -31,8 +31,9 @@ MASK = "[REDACTED]"
 SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "x-auth-token", "x-api-key", "cookie", "set-cookie"}
 )
+# A capture is secret when its name holds one of these; a field is masked where it stands when
+# its name ends in one (so `token_type` is shown).
 _SENSITIVE_WORDS = ("token", "secret", "password", "passwd", "api_key", "apikey")
-_SENSITIVE_ENDINGS = ("token", "secret", "password", "passwd", "api_key", "apikey")
 _SENSITIVE_FIELDS = frozenset({"verification_value", "cvv", "cvc", "cvv2", "security_code", "card_number"})
 _CARD = re.compile(r"(?<!\d)(?<!\d\.)(?:\d[ -]?){12,18}\d(?!\d)(?!\.\d)")  # not inside a decimal
 # A JSON member whose value is a string or a number, and a `name=value` pair of a form or query.
@@ -54,9 +55,7 @@ def is_sensitive_name(name: str) -> bool:
     `pat_id`, a card field (`cvv`, `card_number`). By the end of the name, so that
     `token_type` or `secret_data` are shown."""
     lower = name.lower()
-    return (
-        lower.endswith(_SENSITIVE_ENDINGS) or lower == "pat" or lower.startswith("pat_") or lower in _SENSITIVE_FIELDS
-    )
+    return lower.endswith(_SENSITIVE_WORDS) or lower == "pat" or lower.startswith("pat_") or lower in _SENSITIVE_FIELDS
 
 
 def looks_secret(text: str) -> bool:

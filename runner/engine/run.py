@@ -82,6 +82,11 @@ def expand(flows: Sequence[Flow], seed: int = 0) -> list[_Run]:
     return runs
 
 
+def row_used(row: dict[str, Any] | None, overrides: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A matrix row as a run uses it: a --var of the same name wins over the row's value."""
+    return None if row is None else {name: overrides.get(name, value) for name, value in row.items()}
+
+
 def run_flows(
     flows: Sequence[Flow], options: RunOptions | None = None, *, redactor: Redactor | None = None
 ) -> RunResult:
@@ -117,20 +122,11 @@ async def arun_flows(flows: Sequence[Flow], options: RunOptions, *, redactor: Re
 
 def interrupted_result(run: _Run, seed: int, signal_name: str) -> FlowResult:
     """The result of a run that a signal stopped before it finished: none of its steps count."""
-    error = f"interrupted by {signal_name} before it finished"
-    return FlowResult(run.flow, not_run(run.flow.steps), 0.0, seed, error=error, row=run.row, started=False)
+    return _not_started(run, seed, f"interrupted by {signal_name} before it finished")
 
 
-def _not_started(run: _Run, seed: int) -> FlowResult:
-    return FlowResult(
-        run.flow,
-        not_run(run.flow.steps),
-        0.0,
-        seed,
-        error="not started: --fail-fast stopped the run",
-        row=run.row,
-        started=False,
-    )
+def _not_started(run: _Run, seed: int, why: str = "not started: --fail-fast stopped the run") -> FlowResult:
+    return FlowResult(run.flow, not_run(run.flow.steps), 0.0, seed, error=why, row=run.row, started=False)
 
 
 async def run_flow(
@@ -146,8 +142,7 @@ async def run_flow(
     """One run of `flow`: its vars (the row's and --var values win), steps, then `finally`."""
     started = time.perf_counter()
     scope = RunScope(env, redactor, data_seed or str(seed), frozen=options.seed is not None)
-    if row is not None:  # the run's title shows the values it used: --var wins over the row
-        row = {name: options.vars.get(name, value) for name, value in row.items()}
+    row = row_used(row, options.vars)  # the run's title shows the values it used
     try:
         scope.set_vars(flow, {**(row or {}), **options.vars})
     except VarError as err:

@@ -20,6 +20,7 @@ from runner.engine.http_exchange import ExchangeError, build_request, send, sent
 from runner.engine.results import MISSING, AssertionResult, Outcome, ReceivedResponse, StepResult, not_run
 from runner.engine.scope import MissingSecretError, RunScope, VarError, response_view
 from runner.flowfile.model import Capture, Flow, Retry, Step, Use
+from runner.flowfile.source import plural
 from runner.flowfile.templates import Template, TemplateRenderError, Tree, condition_text, templates_in
 
 RENDER_ERRORS = (TemplateRenderError, MissingSecretError)
@@ -92,7 +93,7 @@ class StepRunner:
             await sleep(delay)
             delay = min(delay * retry.backoff, MAX_RETRY_DELAY)
         if retry.until is not None and not done and result.response is not None:
-            why = f"did not hold after {attempt} attempt{'s' if attempt != 1 else ''}"
+            why = f"did not hold after {plural(attempt, 'attempt')}"
             until = AssertionResult(
                 f"retry until {condition_text(retry.until)}", "true", True, False, False, retry.until.span, why
             )

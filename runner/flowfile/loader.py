@@ -48,11 +48,6 @@ class FlowLoader:
             self.problems[key] = problems
         return self.loaded[key] or []
 
-    def load(self, path: Path) -> Flow | None:
-        """The one flow of the file at `path`, or None when it has problems or several flows."""
-        flows = self.load_all(path)
-        return flows[0] if len(flows) == 1 else None
-
     def all_problems(self) -> list[Problem]:
         return [p for problems in self.problems.values() for p in problems]
 

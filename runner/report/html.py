@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from runner.flowfile.source import plural
+
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 header{background:#24292f;color:#fff;padding:16px 24px} header h1{margin:0 0 4px;font-size:20px}
@@ -133,10 +135,6 @@ def _flow(flow: dict[str, Any]) -> str:
     return _el("details", _el("summary", title), *body, cls=f"flow {state}", opened=not flow["passed"])
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def _when(started_at: str) -> str:
     """`2026-11-28 05:16:53 UTC` from the report's ISO time with microseconds."""
     try:
@@ -149,8 +147,8 @@ def _when(started_at: str) -> str:
 def _summary(report: dict[str, Any]) -> str:
     flows, steps = report["summary"]["flows"], report["summary"]["steps"]
     counts = (
-        f"{_count(flows['total'], 'flow')}: {flows['passed']} passed, {flows['failed']} failed, "
-        f"{flows['not_started']} not started · {_count(steps['total'], 'step')}: {steps['passed']} passed, "
+        f"{plural(flows['total'], 'flow')}: {flows['passed']} passed, {flows['failed']} failed, "
+        f"{flows['not_started']} not started · {plural(steps['total'], 'step')}: {steps['passed']} passed, "
         f"{steps['failed']} failed, {steps['skipped']} skipped, {steps['not_run']} not run"
     )
     if report.get("interrupted"):
@@ -172,6 +170,6 @@ def html_report(report: dict[str, Any]) -> str:
     header = _el("header", _el("h1", f"apiflow report: {verdict}"), _summary(report))
     problems = [_el("pre", escape(p["text"]), cls="error-text") for p in report.get("problems", [])]
     if problems:
-        problems.insert(0, _el("h2", f"{_count(len(problems), 'problem')} found: the flows did not load, nothing ran"))
+        problems.insert(0, _el("h2", f"{plural(len(problems), 'problem')} found: the flows did not load, nothing ran"))
     body = header + _el("main", *problems, *map(_flow, ordered))
     return f"<!doctype html><html lang='en'><head>{head}</head><body>{body}</body></html>\n"

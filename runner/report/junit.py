@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from typing import Any
 
-from runner.flowfile.source import Problem
+from runner.flowfile.source import Problem, plural
 
 
 def _seconds(ms: float) -> str:
@@ -132,7 +132,7 @@ def junit_for_load_errors(problems: Iterable[Problem], timestamp: str) -> str:
     for file, found in by_file.items():
         suite = _suite(root, file, timestamp, {})
         case = ET.SubElement(suite, "testcase", name=f"load {file}", classname=file, file=file, time="0.000")
-        message = f"{len(found)} problem{'s' if len(found) != 1 else ''}: {found[0].message}"
+        message = f"{plural(len(found), 'problem')}: {found[0].message}"
         ET.SubElement(case, "error", message=message, type="load").text = "\n\n".join(p.render() for p in found)
         _count(suite, ["error"], 0)
     _count(root, ["error"] * len(by_file), 0)
