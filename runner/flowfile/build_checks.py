@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 from urllib.parse import unquote
@@ -14,6 +15,14 @@ from runner.flowfile.source import Span
 from runner.flowfile.templates import is_template
 from runner.flowfile.yaml_source import Path
 from runner.limits import MAX_YAML_DEPTH, deeper_than
+
+_NONE: frozenset[int] = frozenset()
+
+
+@lru_cache(maxsize=256)
+def _codes(codes: tuple[int, ...]) -> frozenset[int]:
+    """One shared set per distinct `status:`: a thousand flows expecting 201 hold one set."""
+    return frozenset(codes)
 
 
 class CheckBuilder(ValueBuilder):
@@ -39,11 +48,11 @@ class CheckBuilder(ValueBuilder):
         if isinstance(value, bool):
             return None
         if isinstance(value, int):
-            return m.StatusRule(frozenset([value]), frozenset(), value, span)
+            return m.StatusRule(_codes((value,)), _NONE, value, span)
         if isinstance(value, list) and all(isinstance(v, int) for v in value):
-            return m.StatusRule(frozenset(value), frozenset(), value, span)
+            return m.StatusRule(_codes(tuple(value)), _NONE, value, span)
         if isinstance(value, str) and re.fullmatch(r"[1-5]xx", value):
-            return m.StatusRule(frozenset(), frozenset([int(value[0])]), value, span)
+            return m.StatusRule(_NONE, _codes((int(value[0]),)), value, span)
         return None
 
     def json_expectations(self, data: dict[str, Any], path: Path) -> tuple[m.JsonExpectation, ...]:

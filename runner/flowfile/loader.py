@@ -9,8 +9,10 @@ request is sent.
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from runner.errors import LoadError
@@ -145,7 +147,8 @@ def load_flows(
     """
     files, problems = find_flow_files(paths, exclude)
     loader = FlowLoader(extra_names)
-    flows = [flow for file in files for flow in loader.load_all(file)]
+    with _no_cycle_collection():
+        flows = [flow for file in files for flow in loader.load_all(file)]
     problems.extend(loader.all_problems())
     if runnable and not problems:
         problems += _sub_flows_named(flows, paths)
@@ -249,3 +252,17 @@ def _undefined(values: Iterable[object], known: set[str], where: str, step: str)
             message = f"`{name}` is not defined" + (f" in {where}" if where else "")
             problems.append(Problem(template.span, message, hint, step=step))
     return problems
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Loading makes objects that all live on (a model makes no cycles to collect), so Python's
+    cycle collector, run every 700 new objects, would only walk the growing model over and over:
+    a tenth of the time of loading a thousand flows."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -118,8 +118,13 @@ class _Checker:
             self.check_list(value, schema, path)
 
     def check_any_of(self, value: Any, schema: Schema, path: Path) -> None:
-        branch_errors = [self.errors_of(value, branch, path) for branch in schema["anyOf"]]
-        if all(branch_errors):
+        branch_errors: list[list[Problem]] = []
+        for branch in schema["anyOf"]:
+            errors = self.errors_of(value, branch, path)
+            if not errors:
+                return  # one branch holds: the others need not be checked
+            branch_errors.append(errors)
+        if branch_errors:
             # A value of the right shape but a wrong detail reports that detail.
             typed = [
                 e for b, e in zip(schema["anyOf"], branch_errors, strict=True)

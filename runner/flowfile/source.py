@@ -17,14 +17,13 @@ class SourceFile:
 
     path: str
     text: str = field(repr=False)
-    lines: tuple[str, ...] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "lines", tuple(self.text.splitlines()))
 
     def line(self, number: int) -> str:
         """The 1-based line `number`, or '' past the end."""
-        return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
+        # Split on demand, not kept: only problems quote lines, and a thousand flows' worth of
+        # split copies would double the memory their text takes.
+        lines = self.text.splitlines()
+        return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ located problem, not a crash of the parser.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null")}
 # Timestamps and binary are valid YAML but mean nothing in a flow: keep their text.
 _TEXT_TAGS = {f"{_CORE}timestamp", f"{_CORE}binary"}
+_STR, _MAP, _SEQ, _MERGE = (f"{_CORE}{t}" for t in ("str", "map", "seq", "merge"))
 
 
 class _Loader(yaml.SafeLoader):
@@ -132,15 +134,15 @@ class _Converter:
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
-            self.check_tag(node, f"{_CORE}seq")
+            self.check_tag(node, _SEQ)
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
         return self.scalar(node)
 
     def mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
-        self.check_tag(node, f"{_CORE}map")
+        self.check_tag(node, _MAP)
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == f"{_CORE}merge":
+            if key_node.tag == _MERGE:
                 self.problems.append(
                     Problem(
                         self.span(key_node),
@@ -152,7 +154,9 @@ class _Converter:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
                 self.problems.append(self.bad_key(key_node))
                 continue
-            key = str(key_node.value)  # keys are names as written: `200:` and `on:` stay text
+            # Keys are names as written (`200:` and `on:` stay text), interned: a thousand flows
+            # spell `status` and `request` thousands of times, and hold one string for each.
+            key = sys.intern(str(key_node.value))
             if key in out:
                 first = self.doc.keys[(*path, key)]
                 self.problems.append(
@@ -177,13 +181,19 @@ class _Converter:
         return Problem(span, "a mapping key must be a plain string", "quote the key")
 
     def scalar(self, node: yaml.Node) -> Any:
-        if node.tag in _TEXT_TAGS:
+        tag = node.tag
+        if tag == _STR:  # most values: the text itself, without PyYAML's constructor machinery
+            value = node.value
+            if not value.isascii():
+                self.check_characters(node, value)
+            return value
+        if tag in _TEXT_TAGS:
             return str(node.value)
-        if node.tag not in _SCALAR_TAGS:
-            self.check_tag(node, f"{_CORE}str")
+        if tag not in _SCALAR_TAGS:
+            self.check_tag(node, _STR)
             return str(node.value)
         try:
-            value = self.loader.construct_object(node, deep=True)
+            value = self.loader.yaml_constructors[tag](self.loader, node)
         except (ValueError, KeyError, yaml.constructor.ConstructorError):
             return self.bad_scalar(node)
         if isinstance(value, str) and not value.isascii():
