@@ -32,6 +32,7 @@ from pathlib import Path
 OK = b'{"ok": true}'
 # What `/raw` sends, as it is, before it hangs up: set by a test (one at a time).
 RAW_RESPONSE = [b""]
+CONNECTIONS = [0]  # connections accepted so far, for tests of connection reuse
 
 
 @cache
@@ -105,6 +106,7 @@ async def _respond(path: str, writer: asyncio.StreamWriter) -> bool:
 
 
 async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    CONNECTIONS[0] += 1
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")

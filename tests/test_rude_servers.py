@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.rude_server import RAW_RESPONSE, rude_server
+from tests.rude_server import CONNECTIONS, RAW_RESPONSE, rude_server
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +103,16 @@ def test_tls_verifies_certificates_by_default(cli, write, tls_server):
     result = cli("run", write(flow('{name: One, request: {url: "{{ base }}/ok"}}')), env={"RUDE": tls_server})
     assert result.code == 1
     assert "error: cannot connect to 127.0.0.1:" in result.out and ": TLS: self-signed certificate" in result.out
+
+
+def test_the_flows_of_a_run_share_kept_alive_connections(cli, write, rude):
+    step = '{name: "Call", request: {url: "{{ base }}/ok"}, expect: {status: 200}}'
+    for i in range(5):
+        write(flow(step, step), f"flows/flow-{i}.yaml")
+    before = CONNECTIONS[0]
+    result = cli("run", write(flow(step), "flows/flow-5.yaml").parent, env={"RUDE": rude})
+    assert result.code == 0, result.output
+    assert CONNECTIONS[0] - before == 1  # six flows one after the other: one connection, not six
 
 
 def test_a_connection_the_server_hung_up_is_not_reused(cli, write, rude):

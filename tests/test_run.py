@@ -308,12 +308,13 @@ def test_redirects_are_followed_only_when_asked(run_in_process):
 def test_tls_verification_is_on_unless_turned_off():
     import ssl
 
-    from runner.engine.transport import client_options, verified_tls
+    from runner.engine.transport import Pools, client_options, verified_tls
 
     assert verified_tls().verify_mode == ssl.CERT_REQUIRED
     assert verified_tls().check_hostname
-    secure = client_options(verify=True)["transport"]
-    insecure = client_options(verify=False)["transport"]
+    pools = Pools()
+    secure = client_options(pools, verify=True)["transport"]._pool
+    insecure = client_options(pools, verify=False)["transport"]._pool
     assert secure._tls().verify_mode == ssl.CERT_REQUIRED and secure._tls().check_hostname
     assert insecure._tls().verify_mode == ssl.CERT_NONE
 
@@ -321,11 +322,11 @@ def test_tls_verification_is_on_unless_turned_off():
 def test_tls_verification_is_kept_when_proxies_are_set(monkeypatch):
     import ssl
 
-    from runner.engine.transport import client_options
+    from runner.engine.transport import Pools, client_options
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    assert client_options(verify=True)["verify"].verify_mode == ssl.CERT_REQUIRED
-    assert client_options(verify=False)["verify"] is False
+    assert client_options(Pools(), verify=True)["verify"].verify_mode == ssl.CERT_REQUIRED
+    assert client_options(Pools(), verify=False)["verify"] is False
 
 
 def test_results_and_models_print_short(run_in_process):

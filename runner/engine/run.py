@@ -25,7 +25,7 @@ from runner.engine.redact import Redactor
 from runner.engine.results import FlowResult, not_run
 from runner.engine.scope import RunScope, VarError
 from runner.engine.step_runner import StepRunner
-from runner.engine.transport import client_options
+from runner.engine.transport import Pools, client_options
 from runner.flowfile.model import Flow
 
 
@@ -109,14 +109,20 @@ async def arun_flows(flows: Sequence[Flow], options: RunOptions, *, redactor: Re
             if stop.is_set():
                 result = _not_started(run, seed)
             else:
-                result = await run_flow(run.flow, options, env, redactor, seed, row=run.row, data_seed=run.data_seed)
+                result = await run_flow(
+                    run.flow, options, env, redactor, seed, row=run.row, data_seed=run.data_seed, pools=pools
+                )
         if not result.passed and options.fail_fast:
             stop.set()
         if options.on_flow_done:
             options.on_flow_done(result)
         return result
 
-    results = await asyncio.gather(*(one(r) for r in expand(flows, seed)))
+    pools = Pools(max_idle=max(8, options.jobs))
+    try:
+        results = await asyncio.gather(*(one(r) for r in expand(flows, seed)))
+    finally:
+        await pools.aclose()
     return RunResult(list(results), redactor, seed)
 
 
@@ -138,6 +144,7 @@ async def run_flow(
     *,
     row: dict[str, Any] | None = None,
     data_seed: str | None = None,
+    pools: Pools | None = None,
 ) -> FlowResult:
     """One run of `flow`: its vars (the row's and --var values win), steps, then `finally`."""
     started = time.perf_counter()
@@ -149,8 +156,14 @@ async def run_flow(
         return FlowResult(
             flow, not_run(flow.steps), _ms(started), seed, error=str(err), error_span=err.var.span, row=row
         )
-    async with _client(flow, options) as client:
-        steps, cleanup = await StepRunner(flow, client, scope, keep=options.keep_exchanges).run_flow_steps()
+    own_pools = pools is None  # a flow run alone has connections of its own
+    pools = pools or Pools()
+    try:
+        async with _client(flow, options, pools) as client:
+            steps, cleanup = await StepRunner(flow, client, scope, keep=options.keep_exchanges).run_flow_steps()
+    finally:
+        if own_pools:
+            await pools.aclose()
     return FlowResult(
         flow, tuple(steps), _ms(started), seed, finally_steps=tuple(cleanup), row=row, variables=dict(scope.vars)
     )
@@ -160,9 +173,9 @@ def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _client(flow: Flow, options: RunOptions) -> httpx.AsyncClient:
-    """One client per flow run: its connections and cookies are the flow's session."""
-    tls = {"transport": options.transport} if options.transport else client_options(verify=flow.http.verify)
+def _client(flow: Flow, options: RunOptions, pools: Pools) -> httpx.AsyncClient:
+    """One client per flow run: its cookies are the flow's session; connections are the run's."""
+    tls = {"transport": options.transport} if options.transport else client_options(pools, verify=flow.http.verify)
     return httpx.AsyncClient(
         headers={"User-Agent": f"apiflow/{__version__}"},
         follow_redirects=flow.http.follow_redirects,

@@ -32,8 +32,44 @@ def unverified_tls() -> ssl.SSLContext:
     return httpx.create_ssl_context(verify=False)
 
 
-def client_options(*, verify: bool) -> dict[str, object]:
-    """Keyword arguments for `httpx.AsyncClient`: apiflow's transport, or httpx's behind a proxy."""
+class Pools:
+    """The keep-alive connections of one whole run, one pool per TLS mode.
+
+    Every flow run has its own `httpx.AsyncClient` (its cookies are its session) but borrows
+    connections from here, so a thousand flows against one server open a handful of
+    connections, not a thousand. The run closes the pools when it ends.
+    """
+
+    def __init__(self, max_idle: int = 8) -> None:
+        self._max_idle = max_idle
+        self._pools: dict[bool, H11Transport] = {}
+
+    def transport(self, *, verify: bool) -> httpx.AsyncBaseTransport:
+        pool = self._pools.get(verify)
+        if pool is None:
+            pool = H11Transport(tls=verified_tls if verify else unverified_tls, max_idle=self._max_idle)
+            self._pools[verify] = pool
+        return _Borrowed(pool)
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
+
+
+class _Borrowed(httpx.AsyncBaseTransport):
+    """A run's pool as one client sees it: closing the client leaves the pool to the run."""
+
+    def __init__(self, pool: H11Transport) -> None:
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._pool.handle_async_request(request)
+
+
+def client_options(pools: Pools, *, verify: bool) -> dict[str, object]:
+    """Keyword arguments for `httpx.AsyncClient`: a transport from the run's `pools`, or httpx's
+    own behind a proxy."""
     if any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES):
         return {"verify": verified_tls() if verify else False}
-    return {"transport": H11Transport(tls=verified_tls if verify else unverified_tls)}
+    return {"transport": pools.transport(verify=verify)}
