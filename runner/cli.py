@@ -60,7 +60,13 @@ def cli() -> None:
 @EXCLUDE
 @click.option("--env-file", metavar="FILE", help="A dotenv file read as env.NAME and by secret().")
 @click.option("--tag", "tags", multiple=True, help="Run only flows with this tag (repeat for any of several).")
-@click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="How many flows run at once.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="How many flows run at once (over worker processes, one per core, when there are many).",
+)
 @click.option("--fail-fast", is_flag=True, help="Start no new flow after one fails.")
 @click.option(
     "--seed", type=click.IntRange(0), help="Seed for uuid(), random_int(), now() and fake.*, to replay a run's data."

@@ -111,9 +111,12 @@ class Redactor:
     lets a replayable command refer to a secret as `${NAME}` instead of printing it.
     """
 
-    def __init__(self, values: Iterable[str] = ()) -> None:
+    def __init__(self, values: Iterable[str] = (), *, journal: bool = False) -> None:
         self._names: dict[str, str] = {}  # secret value, in each of its forms -> its name
         self._longest_first: list[str] | None = None
+        # With `journal`, what was learned is also kept for `take_journal`: a worker process
+        # sends it with each result, so the parent hides those secrets before it shows the result.
+        self._journal: list[tuple[str, str]] | None = [] if journal else None
         for value in values:
             self.add(value)
 
@@ -137,6 +140,19 @@ class Redactor:
             if len(form) >= _MIN_DECLARED and (rename or form not in self._names):
                 self._names[form] = label
                 self._longest_first = None
+                if self._journal is not None:
+                    self._journal.append((form, label))
+
+    def take_journal(self) -> list[tuple[str, str]]:
+        """The (form, name) pairs learned since the last call (needs `journal=True`)."""
+        taken, self._journal = self._journal or [], [] if self._journal is not None else None
+        return taken
+
+    def merge(self, learned: Iterable[tuple[str, str]]) -> None:
+        """Take in what another process's redactor learned (its `take_journal`)."""
+        for form, label in learned:
+            self._names[form] = label
+            self._longest_first = None
 
     def redact(self, text: str) -> str:
         """`text` with every secret, sensitive field and card number replaced by [REDACTED]."""

@@ -58,7 +58,7 @@ class RunResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Run:
+class Run:
     """One run of a flow: the flow, and the matrix row it uses (None without a matrix)."""
 
     flow: Flow
@@ -66,7 +66,7 @@ class _Run:
     data_seed: str  # what this run's generated data is drawn from
 
 
-def expand(flows: Sequence[Flow], seed: int = 0) -> list[_Run]:
+def expand(flows: Sequence[Flow], seed: int = 0) -> list[Run]:
     """One run per flow and matrix row, each with its own stream of generated data.
 
     The stream depends on the seed, the file, the row and how many identical runs came before,
@@ -78,7 +78,7 @@ def expand(flows: Sequence[Flow], seed: int = 0) -> list[_Run]:
         for row in flow.matrix or (None,):
             key = f"{seed}:{flow.path}:{json.dumps(row, sort_keys=True, default=str)}"
             seen[key] = seen.get(key, 0) + 1
-            runs.append(_Run(flow, row, f"{key}:{seen[key]}"))
+            runs.append(Run(flow, row, f"{key}:{seen[key]}"))
     return runs
 
 
@@ -92,21 +92,55 @@ def run_flows(
 ) -> RunResult:
     """Run `flows` (each matrix row once) and return every result; the synchronous entry point.
 
-    Pass a `redactor` to share it with a reporter that shows flows while the run goes on.
+    Pass a `redactor` to share it with a reporter that shows flows while the run goes on. With
+    `jobs` above one and enough runs, the runs are spread over worker processes (workers.py).
     """
-    return asyncio.run(arun_flows(flows, options or RunOptions(), redactor=redactor))
-
-
-async def arun_flows(flows: Sequence[Flow], options: RunOptions, *, redactor: Redactor | None = None) -> RunResult:
+    options = options or RunOptions()
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
     redactor = redactor or Redactor()
     env = dict(os.environ if options.env is None else options.env)
+    runs = expand(flows, seed)
+    if options.transport is None:  # an in-process app (tests) cannot be shared with other processes
+        from runner.engine import workers  # only a run that may use them pays for the import
+
+        count = workers.worker_count(options.jobs, len(runs))
+        if count > 1:
+            results = workers.run_in_workers(runs, options, env, redactor, seed, count)
+            return RunResult(results, redactor, seed)
+    results = asyncio.run(run_all(runs, options, env, redactor, seed))
+    return RunResult(results, redactor, seed)
+
+
+async def arun_flows(flows: Sequence[Flow], options: RunOptions, *, redactor: Redactor | None = None) -> RunResult:
+    """`run_flows` for a caller already inside an event loop; always in this process."""
+    seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
+    redactor = redactor or Redactor()
+    env = dict(os.environ if options.env is None else options.env)
+    results = await run_all(expand(flows, seed), options, env, redactor, seed)
+    return RunResult(results, redactor, seed)
+
+
+async def run_all(
+    runs: Sequence[Run],
+    options: RunOptions,
+    env: Mapping[str, str],
+    redactor: Redactor,
+    seed: int,
+    *,
+    stopped: Callable[[], bool] = lambda: False,
+    done: Callable[[int, FlowResult], None] | None = None,
+) -> list[FlowResult]:
+    """Every run of `runs`, up to `options.jobs` at once; `done(index, result)` as each ends.
+
+    With `fail_fast`, no run starts after one failed here or `stopped()` says so (another worker's).
+    """
     gate = asyncio.Semaphore(max(1, options.jobs))
     stop = asyncio.Event()
+    pools = Pools(max_idle=max(8, options.jobs))
 
-    async def one(run: _Run) -> FlowResult:
+    async def one(index: int, run: Run) -> FlowResult:
         async with gate:
-            if stop.is_set():
+            if stop.is_set() or stopped():
                 result = _not_started(run, seed)
             else:
                 result = await run_flow(
@@ -114,24 +148,24 @@ async def arun_flows(flows: Sequence[Flow], options: RunOptions, *, redactor: Re
                 )
         if not result.passed and options.fail_fast:
             stop.set()
+        if done is not None:
+            done(index, result)
         if options.on_flow_done:
             options.on_flow_done(result)
         return result
 
-    pools = Pools(max_idle=max(8, options.jobs))
     try:
-        results = await asyncio.gather(*(one(r) for r in expand(flows, seed)))
+        return list(await asyncio.gather(*(one(i, r) for i, r in enumerate(runs))))
     finally:
         await pools.aclose()
-    return RunResult(list(results), redactor, seed)
 
 
-def interrupted_result(run: _Run, seed: int, signal_name: str) -> FlowResult:
+def interrupted_result(run: Run, seed: int, signal_name: str) -> FlowResult:
     """The result of a run that a signal stopped before it finished: none of its steps count."""
     return _not_started(run, seed, f"interrupted by {signal_name} before it finished")
 
 
-def _not_started(run: _Run, seed: int, why: str = "not started: --fail-fast stopped the run") -> FlowResult:
+def _not_started(run: Run, seed: int, why: str = "not started: --fail-fast stopped the run") -> FlowResult:
     return FlowResult(run.flow, not_run(run.flow.steps), 0.0, seed, error=why, row=run.row, started=False)
 
 

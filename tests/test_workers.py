@@ -1,0 +1,139 @@
+"""`--jobs` over worker processes (issue 10 §5): the same results, order, redaction and
+--fail-fast as one process, and an interrupt still reports what finished."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runner.engine import workers
+from tests.rude_server import rude_server
+
+FLOWS = Path(__file__).resolve().parent.parent / "flows" / "bigcommerce"
+
+
+@pytest.fixture(scope="module")
+def rude() -> Iterator[str]:
+    with rude_server() as url:
+        yield url
+
+
+@pytest.fixture
+def spread(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Workers even for a handful of runs; records how many each run used."""
+    counts: list[int] = []
+    real = workers.run_in_workers
+
+    def recorded(*args, **kwargs):  # type: ignore[no-untyped-def]
+        counts.append(args[-1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workers, "MIN_RUNS_PER_WORKER", 1)
+    monkeypatch.setattr(workers, "run_in_workers", recorded)
+    return counts
+
+
+def matrix_flow(rows: int, failing_row: int | None = None) -> str:
+    lines = ["name: Rows", "matrix:"]
+    lines += [f"  - {{row: {i}, fails: {str(i == failing_row).lower()}}}" for i in range(rows)]
+    lines += [
+        "steps:",
+        "  - name: Call",
+        "    request: {url: '{{ env.RUDE }}/ok', params: {row: '{{ row }}'}}",
+        "    expect: {status: 200, that: ['{{ not fails }}']}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def flows_of(report: Path) -> list[tuple[str, bool, bool]]:
+    return [(f["name"], f["passed"], f["started"]) for f in json.loads(report.read_text())["flows"]]
+
+
+def test_workers_give_the_results_of_one_process_in_run_order(cli, write, rude, tmp_path, spread):
+    path = write(matrix_flow(12))
+    one, many = tmp_path / "one.json", tmp_path / "many.json"
+    assert cli("run", "--seed", "1", "--report", one, path, env={"RUDE": rude}).code == 0
+    assert spread == []  # --jobs 1: this process
+    result = cli("run", "--seed", "1", "--jobs", "4", "--report", many, path, env={"RUDE": rude})
+    assert result.code == 0, result.output
+    assert spread == [2]  # the cores of this machine, at most 4
+    assert flows_of(many) == flows_of(one)
+    assert [name for name, _, _ in flows_of(many)] == [f"Rows [row={i}, fails=False]" for i in range(12)]
+    assert "12 flows: 12 passed" in result.out
+
+
+def test_secrets_learned_in_a_worker_are_hidden_by_the_parent(cli, spread):
+    paths = [FLOWS / "checkout-stored-card.yaml", FLOWS / "checkout-new-card.yaml", FLOWS / "test-cards.yaml"]
+    alone = cli("run", "--sandbox", "-v", "--seed", "7", *paths)
+    spread_out = cli("run", "--sandbox", "-v", "--seed", "7", "--jobs", "4", *paths)
+    assert alone.code == spread_out.code == 0, spread_out.output
+    assert spread == [2]
+    from runner.sandbox.catalog import ACCESS_TOKEN, STORED_CARD
+
+    for secret in (ACCESS_TOKEN, STORED_CARD.token, "4111111111111111"):
+        assert secret not in spread_out.output
+    # What workers learned at run time (PAT ids, cart tokens) is masked as often as in one process.
+    assert spread_out.output.count("[REDACTED]") == alone.output.count("[REDACTED]") > 10
+
+
+def test_fail_fast_stops_every_worker(cli, write, rude, tmp_path, spread):
+    report = tmp_path / "r.json"
+    result = cli("run", "--fail-fast", "--jobs", "2", "--report", report, write(matrix_flow(60, 0)), env={"RUDE": rude})
+    assert result.code == 1
+    flows = flows_of(report)
+    assert flows[0] == ("Rows [row=0, fails=True]", False, True)
+    assert any(not started for _, _, started in flows)  # the rest were not started
+    assert len(flows) == 60
+
+
+def test_an_interrupt_reports_the_flows_the_workers_finished(tmp_path, rude):
+    (tmp_path / "a-rows.yaml").write_text(matrix_flow(59))
+    slow = "name: Slow\nsteps:\n  - {name: Wait, request: {url: '{{ env.RUDE }}/trickle', timeout: 90}}\n"
+    (tmp_path / "b-slow.yaml").write_text(slow)
+    report = tmp_path / "r.json"
+    env = {**os.environ, "RUDE": rude, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runner", "run", "--jobs", "2", "--report", str(report), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    finished = 0
+    for line in process.stdout:  # every row shown: only the slow flow is left running
+        finished += line.startswith("✓ Rows")
+        if finished == 59:
+            break
+    process.send_signal(signal.SIGTERM)
+    rest, err = process.communicate(timeout=30)
+    assert process.returncode == 143, err
+    assert "interrupted by SIGTERM: 59 of 60 flows had finished" in err
+    assert "Traceback" not in err + rest
+    flows = flows_of(report)
+    assert flows[-1] == ("Slow", False, False)
+    assert all(passed for _, passed, _ in flows[:-1])
+
+
+def test_few_runs_or_one_job_stay_in_this_process():
+    assert workers.worker_count(1, 10_000) == 1
+    assert workers.worker_count(32, workers.MIN_RUNS_PER_WORKER) == 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    expected = min(cores, 32) if sys.platform == "linux" else 1
+    assert workers.worker_count(32, 100_000) == expected
+
+
+def test_the_summary_counts_match_the_report(cli, write, rude, tmp_path, spread):
+    report = tmp_path / "r.json"
+    result = cli("run", "--jobs", "2", "--report", report, write(matrix_flow(10, 3)), env={"RUDE": rude})
+    assert result.code == 1
+    assert re.search(r"10 flows: 9 passed, 1 failed", result.out)
+    assert sum(not passed for _, passed, _ in flows_of(report)) == 1
