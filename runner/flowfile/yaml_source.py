@@ -186,7 +186,8 @@ class _Converter:
             value = node.value
             if not value.isascii():
                 self.check_characters(node, value)
-            return value
+            # Short texts recur across flows (methods, content types, templates): one copy each.
+            return sys.intern(value) if len(value) <= 200 else value
         if tag in _TEXT_TAGS:
             return str(node.value)
         if tag not in _SCALAR_TAGS:
