@@ -100,8 +100,10 @@ def run_flows(
     redactor = redactor or Redactor()
     env = dict(os.environ if options.env is None else options.env)
     runs = expand(flows, seed)
-    if options.transport is None:  # an in-process app (tests) cannot be shared with other processes
-        from runner.engine import workers  # only a run that may use them pays for the import
+    # An in-process app (tests) cannot be shared with other processes; and only a run that may
+    # use workers pays for importing them.
+    if options.jobs > 1 and options.transport is None:
+        from runner.engine import workers
 
         count = workers.worker_count(options.jobs, len(runs))
         if count > 1:
