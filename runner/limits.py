@@ -33,6 +33,9 @@ MAX_INT_BITS = 100_000  # size of an integer `**` or `*` may build (about 30,000
 DEFAULT_MAX_RESPONSE_MB = 50  # body size after decompression; `http.max_response_mb` changes it
 MAX_JSON_DEPTH = 200  # levels of nesting in a response's JSON
 
+# Steps.
+MAX_SLEEP_SECONDS = 300  # a step's `sleep` (the schema's maximum; a test keeps them equal)
+
 
 def deeper_than(value: Any, limit: int) -> bool:
     """Whether `value` (dicts and lists) nests more than `limit` levels; iterative, so never deep."""

@@ -7,8 +7,13 @@ socket when `serve()` runs it with uvicorn on 127.0.0.1 and a free port.
 from __future__ import annotations
 
 import asyncio
+import base64
+import email
+import email.policy
+import hashlib
 import itertools
 import json
+import re
 import urllib.parse
 from contextlib import AbstractContextManager
 from typing import Any
@@ -123,7 +128,61 @@ def create_app() -> Starlette:
     async def check_cookie(request: Request) -> Response:
         return JSONResponse({"session": request.cookies.get("session")})
 
+    async def upload(request: Request) -> Response:
+        """Each part of a multipart body: its name, file name, content type, size and sha256."""
+        raw = await request.body()
+        head = f"Content-Type: {request.headers.get('content-type', '')}\r\n\r\n".encode()
+        message = email.message_from_bytes(head + raw, policy=email.policy.HTTP)
+        parts = []
+        for part in message.iter_parts() if message.is_multipart() else []:
+            data = part.get_payload(decode=True) or b""
+            parts.append({
+                "name": part.get_param("name", header="content-disposition"),
+                "filename": part.get_filename(),
+                "content_type": part.get_content_type() if part.get("content-type") else None,
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "text": data.decode() if part.get_filename() is None else None,
+            })  # fmt: skip
+        return JSONResponse({"parts": parts, "length": request.headers.get("content-length")})
+
+    async def raw_body(request: Request) -> Response:
+        raw = await request.body()
+        return JSONResponse({
+            "size": len(raw),
+            "sha256": hashlib.sha256(raw).hexdigest(),
+            "content_type": request.headers.get("content-type"),
+            "chunked": "chunked" in request.headers.get("transfer-encoding", ""),
+        })  # fmt: skip
+
+    async def basic_auth(request: Request) -> Response:
+        user, password = request.path_params["user"], request.path_params["password"]
+        expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        if request.headers.get("authorization") != expected:
+            return JSONResponse({"authenticated": False}, status_code=401, headers={"WWW-Authenticate": "Basic"})
+        return JSONResponse({"authenticated": True, "user": user})
+
+    async def digest_auth(request: Request) -> Response:
+        """RFC 7616 with MD5 and qop=auth, as httpbin does it: challenge, then check the answer."""
+        user, password = request.path_params["user"], request.path_params["password"]
+        realm, nonce = "apiflow-tests", "0123456789abcdef"
+        answer = request.headers.get("authorization", "")
+        if answer.startswith("Digest "):
+            fields = dict(re.findall(r'(\w+)="?([^",]+)"?', answer[7:]))
+            md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731
+            ha1 = md5(f"{user}:{realm}:{password}")
+            ha2 = md5(f"{request.method}:{fields.get('uri', '')}")
+            expected = md5(f"{ha1}:{nonce}:{fields.get('nc')}:{fields.get('cnonce')}:auth:{ha2}")
+            if fields.get("username") == user and fields.get("response") == expected:
+                return JSONResponse({"authenticated": True, "user": user})
+        challenge = f'Digest realm="{realm}", qop="auth", nonce="{nonce}", algorithm=MD5'
+        return JSONResponse({"authenticated": False}, status_code=401, headers={"WWW-Authenticate": challenge})
+
     return Starlette(routes=[
+        Route("/upload", upload, methods=["POST"]),
+        Route("/raw", raw_body, methods=["POST", "PUT"]),
+        Route("/basic-auth/{user}/{password}", basic_auth),
+        Route("/digest-auth/{user}/{password}", digest_auth),
         Route("/things", create_thing, methods=["POST"]),
         Route("/things", list_things, methods=["GET"]),
         Route("/things/{id:int}", get_thing, methods=["GET"]),

@@ -313,8 +313,8 @@ def test_tls_verification_is_on_unless_turned_off():
     assert verified_tls().verify_mode == ssl.CERT_REQUIRED
     assert verified_tls().check_hostname
     pools = Pools()
-    secure = client_options(pools, verify=True)["transport"]._pool
-    insecure = client_options(pools, verify=False)["transport"]._pool
+    assert client_options(pools, verify=True)["transport"]._verify is True
+    secure, insecure = pools.pool(verify=True), pools.pool(verify=False)
     assert secure._tls().verify_mode == ssl.CERT_REQUIRED and secure._tls().check_hostname
     assert insecure._tls().verify_mode == ssl.CERT_NONE
 

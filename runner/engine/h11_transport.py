@@ -123,19 +123,24 @@ class H11Transport(httpx.AsyncBaseTransport):
         connection.received = 0
         target = request.url.raw_path
         headers = [(k, v) for k, v in request.headers.raw]
-        body = await request.aread()
+        try:
+            body: bytes | None = request.content  # a body built from bytes: sent with the head
+        except httpx.RequestNotRead:
+            body = None  # a file: streamed a chunk at a time, never read whole
         try:
             data = state.send(h11.Request(method=request.method.encode(), target=target, headers=headers)) or b""
             if body:
                 data += state.send(h11.Data(data=body)) or b""
-            data += state.send(h11.EndOfMessage()) or b""
+            if body is not None:
+                data += state.send(h11.EndOfMessage()) or b""
         except h11.LocalProtocolError as err:  # a header value with a line break, a bad target...
             raise httpx.LocalProtocolError(f"the request cannot be sent: {err}") from None
-        try:
-            connection.writer.write(data)
-            await connection.writer.drain()
-        except OSError as err:
-            raise httpx.WriteError(str(err) or type(err).__name__) from err
+        await _write(connection, data)
+        if body is None:
+            assert isinstance(request.stream, httpx.AsyncByteStream)
+            async for chunk in request.stream:
+                await _write(connection, state.send(h11.Data(data=chunk)) or b"")
+            await _write(connection, state.send(h11.EndOfMessage()) or b"")
         while True:
             event = await _next_event(connection, timeout)
             if isinstance(event, h11.Response):
@@ -156,6 +161,14 @@ class H11Transport(httpx.AsyncBaseTransport):
         self._idle.clear()
         for connection in connections:
             await connection.aclose()
+
+
+async def _write(connection: _Connection, data: bytes) -> None:
+    try:
+        connection.writer.write(data)
+        await connection.writer.drain()
+    except OSError as err:
+        raise httpx.WriteError(str(err) or type(err).__name__) from err
 
 
 async def _next_event(connection: _Connection, timeout: float | None) -> object:

@@ -8,19 +8,23 @@ line a person can act on ("cannot connect to 127.0.0.1:9: connection refused").
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
+import mimetypes
 import os
 import ssl
 import time
 import zlib
-from typing import Any
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import IO, Any
 
 import httpx
 
 from runner.engine.redact import Redactor
 from runner.engine.results import ReceivedResponse, SentRequest
-from runner.flowfile.model import HttpDefaults, Request
+from runner.flowfile.model import FileRef, HttpDefaults, Request
 from runner.flowfile.templates import Template, Tree
 from runner.limits import MAX_JSON_DEPTH, deeper_than
 
@@ -48,24 +52,87 @@ def _pairs(value: Any) -> list[tuple[str, str]]:
     return pairs
 
 
+@dataclass(slots=True)
+class Outgoing:
+    """A request ready to send, with what httpx takes at send time, and the files it streams."""
+
+    request: httpx.Request
+    auth: httpx.Auth | None = None
+    follow_redirects: bool | None = None
+    files: list[IO[bytes]] = field(default_factory=list)  # closed by `close`, sent or not
+    body_note: bytes | None = None  # what reports show for a streamed body (files are never dumped)
+
+    def close(self) -> None:
+        for handle in self.files:
+            handle.close()
+
+    def sent(self) -> SentRequest:
+        request = self.request
+        body = self.body_note if self.body_note is not None else request.content
+        return SentRequest(request.method, str(request.url), list(request.headers.multi_items()), body)
+
+
 def build_request(
     client: httpx.AsyncClient,
     request: Request,
     defaults: HttpDefaults,
     scope: dict[str, Any],
     redactor: Redactor,
-) -> httpx.Request:
-    """Render every template of `request` (over the flow's `http` defaults) into an httpx request."""
+) -> Outgoing:
+    """Render every template of `request` (over the flow's `http` defaults) into a request to send.
+    Files it names are opened here; the caller closes them (`Outgoing.close`) once it is sent."""
     url = _url(request, defaults, scope)
     headers = {k.lower(): (k, v) for k, v in _pairs(_render(defaults.headers, scope))}
     headers.update({k.lower(): (k, v) for k, v in _pairs(_render(request.headers, scope))})
+    auth = _auth(_render(request.auth or defaults.auth, scope), redactor)
+    if isinstance(auth, str) and "authorization" not in headers:
+        headers["authorization"] = ("Authorization", auth)
     redactor.learn_headers(headers.values())
-    timeout = request.timeout or defaults.timeout
-    body = _body(request, scope, redactor)
+    for name, value in _pairs(_render(request.cookies, scope)):
+        redactor.learn_headers([("cookie", f"{name}={value}")])
+        client.cookies.set(name, value)
+    outgoing = Outgoing(
+        request=httpx.Request("GET", url),  # replaced below, once the body is built
+        auth=auth if isinstance(auth, httpx.Auth) else None,
+        follow_redirects=request.follow_redirects,
+    )
     try:
-        return client.build_request(request.method, url, headers=list(headers.values()), timeout=timeout, **body)
+        body = _body(request, scope, redactor, outgoing, headers)
+        extensions = {} if request.verify is None else {"apiflow.verify": request.verify}
+        outgoing.request = client.build_request(
+            request.method,
+            url,
+            headers=list(headers.values()),
+            timeout=request.timeout or defaults.timeout,
+            extensions=extensions,
+            **body,
+        )
     except (TypeError, ValueError) as err:
+        outgoing.close()
         raise ExchangeError(f"cannot build the request: {err}") from None
+    except BaseException:
+        outgoing.close()
+        raise
+    return outgoing
+
+
+def _auth(spec: Any, redactor: Redactor) -> str | httpx.Auth | None:
+    """An `Authorization` value for basic and bearer, httpx's `DigestAuth` for digest (it answers
+    the server's challenge). The password and token are secrets from here on, whatever they are."""
+    if not isinstance(spec, dict) or not spec:
+        return None
+    kind, value = next(iter(spec.items()))
+    if kind == "bearer":
+        redactor.add(_text(value), "TOKEN")
+        return f"Bearer {_text(value)}"
+    credentials = value if isinstance(value, dict) else {}
+    username, password = _text(credentials.get("username", "")), _text(credentials.get("password", ""))
+    redactor.add(password, "PASSWORD")
+    if kind == "digest":
+        return httpx.DigestAuth(username, password)
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    redactor.add(token, "BASIC_AUTH")
+    return f"Basic {token}"
 
 
 def _url(request: Request, defaults: HttpDefaults, scope: dict[str, Any]) -> httpx.URL:
@@ -84,24 +151,84 @@ def _url(request: Request, defaults: HttpDefaults, scope: dict[str, Any]) -> htt
     return url.copy_merge_params(tuple(inherited + own)) if own or inherited else url
 
 
-def _body(request: Request, scope: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
-    """The httpx keyword for the request's one body: json, content or data."""
+def _body(
+    request: Request, scope: dict[str, Any], redactor: Redactor, outgoing: Outgoing, headers: dict[str, Any]
+) -> dict[str, Any]:
+    """The httpx keyword for the request's one body: json, content, data or files."""
     if request.json is not None:
         body = _render(request.json, scope)
         redactor.learn_json(body)
         return {"json": body}
     if request.body is not None:
         return {"content": _text(_render(request.body, scope)).encode()}
+    if request.body_file is not None:
+        stream = _FileStream(_open(request.body_file, outgoing))
+        outgoing.body_note = _file_note(request.body_file, stream.size).encode()
+        headers.setdefault("content-length", ("Content-Length", str(stream.size)))  # not chunked
+        return {"content": stream}
     if request.form is not None:
         return {"data": dict(_pairs(_render(request.form, scope)))}
+    if request.multipart:
+        return _multipart(request, scope, outgoing, headers)
     return {}
 
 
-def sent(request: httpx.Request) -> SentRequest:
-    return SentRequest(request.method, str(request.url), list(request.headers.multi_items()), request.content)
+def _multipart(request: Request, scope: dict[str, Any], outgoing: Outgoing, headers: dict[str, Any]) -> dict[str, Any]:
+    """multipart/form-data: values as fields, files streamed by httpx from their open handles."""
+    data: dict[str, str] = {}
+    files: list[tuple[str, tuple[str, IO[bytes], str]]] = []
+    notes: list[str] = []
+    for part in request.multipart:
+        if part.file is None:
+            value = _text(_render(part.value, scope))
+            data[part.name] = value
+            notes.append(f"{part.name}: {value}")
+            continue
+        handle = _open(part.file, outgoing)
+        filename = part.filename or os.path.basename(part.file.path)
+        content_type = part.content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        files.append((part.name, (filename, handle, content_type)))
+        size = os.fstat(handle.fileno()).st_size
+        notes.append(f"{part.name}: {_file_note(part.file, size)} as {filename} ({content_type})")
+    outgoing.body_note = ("multipart/form-data\n" + "\n".join(notes)).encode()
+    if not files:  # httpx sends multipart only when it has files; a boundary of our own otherwise
+        boundary = os.urandom(16).hex()
+        content = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in data.items()
+        )
+        headers["content-type"] = ("Content-Type", f"multipart/form-data; boundary={boundary}")
+        return {"content": content + f"--{boundary}--\r\n".encode()}
+    return {"data": data, "files": files}
 
 
-async def send(client: httpx.AsyncClient, request: httpx.Request, max_bytes: int) -> ReceivedResponse:
+def _open(file: FileRef, outgoing: Outgoing) -> IO[bytes]:
+    try:
+        handle = open(file.path, "rb")  # noqa: SIM115 - closed by Outgoing.close once sent
+    except OSError as err:
+        raise ExchangeError(f"cannot read `{file.shown}`: {os.strerror(err.errno or 0).lower()}") from None
+    outgoing.files.append(handle)
+    return handle
+
+
+def _file_note(file: FileRef, size: int) -> str:
+    return f"<file {file.shown}, {size:,} bytes>"
+
+
+class _FileStream(httpx.AsyncByteStream):
+    """A file sent as the body, a chunk at a time, from its start at each sending (a retry)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self.size = os.fstat(handle.fileno()).st_size
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self._handle.seek(0)
+        while chunk := self._handle.read(64 * 1024):
+            yield chunk
+
+
+async def send(client: httpx.AsyncClient, outgoing: Outgoing, max_bytes: int) -> ReceivedResponse:
     """Send and read the whole response; transport failures raise `ExchangeError`.
 
     The step's timeout bounds the whole exchange, not only each wait for bytes: a server that
@@ -109,10 +236,14 @@ async def send(client: httpx.AsyncClient, request: httpx.Request, max_bytes: int
     `max_bytes` after decompression, so a gzip bomb stops at the limit too.
     """
     started = time.perf_counter()
+    request = outgoing.request
     seconds = (request.extensions.get("timeout") or {}).get("read")
+    redirects = client.follow_redirects if outgoing.follow_redirects is None else outgoing.follow_redirects
     try:
         async with asyncio.timeout(seconds):
-            response = await client.send(request, stream=True)
+            response = await client.send(
+                request, stream=True, auth=outgoing.auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=redirects
+            )
             try:
                 body = await _read_body(response, max_bytes)
             finally:

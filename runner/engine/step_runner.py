@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from runner.engine.assertions import check_response, render_with
-from runner.engine.http_exchange import ExchangeError, build_request, send, sent
+from runner.engine.http_exchange import ExchangeError, build_request, send
 from runner.engine.results import MISSING, AssertionResult, Outcome, ReceivedResponse, StepResult, not_run
 from runner.engine.scope import MissingSecretError, RunScope, VarError, response_view
 from runner.flowfile.model import Capture, Flow, Retry, Step, Use
@@ -61,6 +61,10 @@ class StepRunner:
             skipped = self._skip(step)
             if skipped is not None:
                 return skipped
+        if step.sleep:
+            await sleep(step.sleep)
+        if step.request is None and step.use is None:  # a step that only waits
+            return StepResult(step, Outcome.PASSED, elapsed_ms=(step.sleep or 0) * 1000)
         if step.use is not None:
             return await self.run_use(step, step.use)
         if step.retry is None:
@@ -142,17 +146,19 @@ class StepRunner:
         assert step.request is not None
         started = time.perf_counter()
         try:
-            request = build_request(
+            outgoing = build_request(
                 self.client, step.request, self.flow.http, self.scope.mapping(), self.scope.redactor
             )
         except (*RENDER_ERRORS, ExchangeError) as err:
             span = err.template.span if isinstance(err, TemplateRenderError) else step.request.span
             return self._errored(step, self._explain(err), span, started)
         try:
-            response = await send(self.client, request, self.flow.http.max_response_bytes)
+            response = await send(self.client, outgoing, self.flow.http.max_response_bytes)
         except ExchangeError as err:
-            return self._errored(step, str(err), step.request.span, started, sent(request))
-        return self._judge(step, sent(request), response, started)
+            return self._errored(step, str(err), step.request.span, started, outgoing.sent())
+        finally:
+            outgoing.close()
+        return self._judge(step, outgoing.sent(), response, started)
 
     def _judge(self, step: Step, request: Any, response: ReceivedResponse, started: float) -> StepResult:
         scope = self.scope

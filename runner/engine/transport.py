@@ -45,11 +45,14 @@ class Pools:
         self._pools: dict[bool, H11Transport] = {}
 
     def transport(self, *, verify: bool) -> httpx.AsyncBaseTransport:
+        return _Borrowed(self, verify)
+
+    def pool(self, *, verify: bool) -> H11Transport:
         pool = self._pools.get(verify)
         if pool is None:
             pool = H11Transport(tls=verified_tls if verify else unverified_tls, max_idle=self._max_idle)
             self._pools[verify] = pool
-        return _Borrowed(pool)
+        return pool
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
@@ -58,13 +61,16 @@ class Pools:
 
 
 class _Borrowed(httpx.AsyncBaseTransport):
-    """A run's pool as one client sees it: closing the client leaves the pool to the run."""
+    """A run's pools as one client sees them: a request goes through the pool of its TLS mode
+    (the flow's, or its step's `verify`); closing the client leaves the pools to the run."""
 
-    def __init__(self, pool: H11Transport) -> None:
-        self._pool = pool
+    def __init__(self, pools: Pools, verify: bool) -> None:
+        self._pools = pools
+        self._verify = verify
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._pool.handle_async_request(request)
+        verify = request.extensions.get("apiflow.verify", self._verify)
+        return await self._pools.pool(verify=verify).handle_async_request(request)
 
 
 def client_options(pools: Pools, *, verify: bool) -> dict[str, object]:

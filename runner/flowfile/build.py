@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any
@@ -123,6 +124,7 @@ class FlowBuilder(CheckBuilder):
             verify=data.get("verify", True) is not False,
             follow_redirects=data.get("follow_redirects") is True,
             max_response_bytes=_mebibytes(data.get("max_response_mb", DEFAULT_MAX_RESPONSE_MB)),
+            auth=self.tree(data.get("auth"), ("http", "auth")),
         )
 
     def check_ids(self, steps: tuple[m.Step, ...]) -> None:
@@ -155,16 +157,17 @@ class FlowBuilder(CheckBuilder):
             when=self.when(data.get("when"), (*path, "when")) if "when" in data else None,
             retry=self.retry(mapping_of(data.get("retry")), (*path, "retry")) if "retry" in data else None,
             use=self.use(data, path) if isinstance(data.get("use"), str) else None,
+            sleep=float(data["sleep"]) if is_number(data.get("sleep")) else None,
         )
 
     def check_step_kind(self, data: dict[str, Any], path: Path) -> None:
         """A step sends a `request` or runs a flow with `use`, never both, never neither."""
-        if ("request" in data) == ("use" in data):
+        if ("request" in data) == ("use" in data) and not ("sleep" in data and "request" not in data):
             both = "has both `request` and `use`" if "request" in data else "has neither `request` nor `use`"
             self.problem(
                 self.doc.span(path),
                 f"a step {both}",
-                "a step sends a request, or runs another flow with `use: file.yaml`",
+                "a step sends a request, runs another flow with `use: file.yaml`, or only waits (`sleep`)",
             )
         if "use" in data:
             for key in ("expect", "capture", "retry"):
@@ -226,26 +229,83 @@ class FlowBuilder(CheckBuilder):
         return m.Use(flow, inputs, span)
 
     def request(self, data: dict[str, Any], path: Path) -> m.Request:
-        bodies = [k for k in ("json", "body", "form") if k in data]
+        bodies = [k for k in BODY_KINDS if k in data]
         if len(bodies) > 1:
             self.problem(
                 self.doc.key_span((*path, bodies[1])),
                 f"a request has one body, but this one has {' and '.join(f'`{b}`' for b in bodies)}",
-                "keep one of json, body and form",
+                f"keep one of {', '.join(BODY_KINDS)}",
             )
         body = data.get("body")
         timeout = data.get("timeout")
+        graphql = data.get("graphql")
+        json_body = self.value(data["json"], (*path, "json")) if "json" in data else None
+        if isinstance(graphql, dict):
+            json_body = self.graphql(graphql, (*path, "graphql"))
+        method = data.get("method") or ("POST" if "graphql" in data else "GET")
         return m.Request(
-            method=str(data.get("method") or "GET").upper(),
+            method=str(method).upper(),
             url=self.template(data["url"], (*path, "url")) if isinstance(data.get("url"), str) else "",
             span=self.doc.span(path),
             params=self.tree(data.get("params"), (*path, "params")),
             headers=self.tree(data.get("headers"), (*path, "headers")),
-            json=self.value(data["json"], (*path, "json")) if "json" in data else None,
+            json=json_body,
             body=self.template(body, (*path, "body")) if isinstance(body, str) else None,
             form=self.tree(data.get("form"), (*path, "form")),
             timeout=float(timeout) if isinstance(timeout, (int, float)) and is_number(timeout) else None,
+            body_file=self.file(body["file"], (*path, "body", "file")) if isinstance(body, dict) else None,
+            multipart=self.multipart(mapping_of(data.get("multipart")), (*path, "multipart")),
+            auth=self.tree(data.get("auth"), (*path, "auth")),
+            cookies=self.tree(data.get("cookies"), (*path, "cookies")),
+            follow_redirects=data["follow_redirects"] if isinstance(data.get("follow_redirects"), bool) else None,
+            verify=data["verify"] if isinstance(data.get("verify"), bool) else None,
         )
+
+    def graphql(self, data: dict[str, Any], path: Path) -> Any:
+        """A GraphQL request as the JSON body every GraphQL server reads (`operationName`)."""
+        body = {"query": data.get("query", "")}
+        if "variables" in data:
+            body["variables"] = data["variables"]
+        if "operation_name" in data:
+            body["operationName"] = data["operation_name"]
+        return self.value(body, path)  # `query` and `variables` keep their own lines
+
+    def multipart(self, data: dict[str, Any], path: Path) -> tuple[m.Part, ...]:
+        parts = []
+        for name, spec in data.items():
+            where = (*path, name)
+            if isinstance(spec, dict) and isinstance(spec.get("file"), str):
+                file = self.file(spec["file"], (*where, "file"))
+                content_type, filename = spec.get("content_type"), spec.get("filename")
+                parts.append(m.Part(name, file=file, content_type=content_type, filename=filename))
+            elif not isinstance(spec, dict):
+                value = self.template(spec, where) if isinstance(spec, str) else _text(spec)
+                parts.append(m.Part(name, value=value))
+        return tuple(parts)
+
+    def file(self, name: str, path: Path) -> m.FileRef | None:
+        """A file the request sends: it must be a readable regular file, next to the flow."""
+        from runner.flowfile.files import why_not_a_file
+
+        span = self.doc.span(path)
+        target = FsPath(self.doc.source.path).parent / name
+        why = why_not_a_file(target)
+        if not why and not os.access(target, os.R_OK):
+            why = "it cannot be read (permission denied)"
+        if why:
+            self.problem(span, f"`file: {name}`: {why}", "the path is relative to the flow file")
+            return None
+        return m.FileRef(str(target), name, span)
+
+
+BODY_KINDS = ("json", "body", "form", "multipart", "graphql")
+
+
+def _text(value: Any) -> str:
+    """A multipart value that is not a string, as it is sent: JSON's spelling of true and null."""
+    if isinstance(value, bool) or value is None:
+        return "true" if value is True else "false" if value is False else "null"
+    return str(value)
 
 
 def _mebibytes(value: Any) -> int:

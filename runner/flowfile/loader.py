@@ -184,7 +184,7 @@ def check_names(flow: Flow, extra_names: frozenset[str] = frozenset()) -> list[P
         known.add(var.name)
     for i in flow.inputs:
         problems += _undefined(templates_in(i.default), known, f"input `{i.name}`", "")
-    for value in (flow.http.headers, flow.http.params):
+    for value in (flow.http.headers, flow.http.params, flow.http.auth):
         problems += _undefined(templates_in(value), known, "the `http` block", "")
     ids: set[str] = set()
     for step in flow.steps:
@@ -218,7 +218,7 @@ def names_read(flow: Flow) -> set[str]:
     name one of its templates reads."""
     names = {v.name for v in flow.vars} | {i.name for i in flow.inputs} | {k for row in flow.matrix for k in row}
     values: list[object] = [v.value for v in flow.vars] + [i.default for i in flow.inputs]
-    values += [flow.http.headers, flow.http.params]
+    values += [flow.http.headers, flow.http.params, flow.http.auth]
     for step in (*flow.steps, *flow.finally_steps):
         values += [*_request_templates(step), *_response_templates(step)]
     return names | {n for v in values for t in templates_in(v) for n in t.names}

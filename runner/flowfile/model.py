@@ -99,16 +99,42 @@ class Capture:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file a request sends (`body: {file:}`, a multipart part), checked when the flow loads."""
+
+    path: str  # where it is: relative to the flow file, resolved
+    shown: str  # as the flow names it, for reports
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a `multipart` body: a value, or a file."""
+
+    name: str
+    value: Template | str | None = None
+    file: FileRef | None = None
+    content_type: str | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Request:
     method: str
     url: Template | str
     span: Span
     params: Tree | None = None
     headers: Tree | None = None
-    json: Tree | None = None
+    json: Tree | None = None  # `graphql` is sent as this JSON body too
     body: Template | str | None = None
     form: Tree | None = None
     timeout: float | None = None
+    body_file: FileRef | None = None
+    multipart: tuple[Part, ...] = ()
+    auth: Tree | None = None  # {basic: {...}}, {digest: {...}} or {bearer: ...}, rendered per attempt
+    cookies: Tree | None = None
+    follow_redirects: bool | None = None  # None: the flow's `http` setting
+    verify: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +170,7 @@ class Step:
     when: Template | None = None
     retry: Retry | None = None
     use: Use | None = None
+    sleep: float | None = None  # seconds to wait before the request
 
     def __repr__(self) -> str:  # short: results and tasks holding a step are printed in logs
         return f"Step({self.name!r} at {self.span})"
@@ -152,7 +179,8 @@ class Step:
         """The compiled values rendered to send the step: its request's parts, or its inputs."""
         if self.request is not None:
             r = self.request
-            return (r.url, r.params, r.headers, r.json, r.body, r.form)
+            parts = tuple(p.value for p in r.multipart)
+            return (r.url, r.params, r.headers, r.json, r.body, r.form, r.auth, r.cookies, *parts)
         return tuple(self.use.inputs.values()) if self.use else ()
 
     def checking_values(self) -> tuple[Any, ...]:
@@ -183,6 +211,7 @@ class HttpDefaults:
     verify: bool = True
     follow_redirects: bool = False
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_MB * 1024 * 1024
+    auth: Tree | None = None
 
 
 @dataclass(frozen=True, slots=True)

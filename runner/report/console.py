@@ -137,14 +137,14 @@ class ConsoleReport:
         if limit is None:
             out += [f"{pad}> {k}: {self.redactor.header(k, v)}" for k, v in request.headers]
         if request.body:
-            out.append(f"{pad}> {self._body(request.body, limit)}")
+            out.append(f"{pad}> " + self._body(request.body, limit).replace("\n", f"\n{pad}  "))
         if response is None:
             return out
         out.append(f"{pad}< {response.status} {response.reason}")
         if limit is None:
             out += [f"{pad}< {k}: {self.redactor.header(k, v)}" for k, v in response.headers]
         if response.body:
-            out.append(f"{pad}< {self._body(response.body, limit)}")
+            out.append(f"{pad}< " + self._body(response.body, limit).replace("\n", f"\n{pad}  "))
         return out
 
     def summary(self, flows: list[FlowResult], elapsed_s: float, seed: int) -> str:
