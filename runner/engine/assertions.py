@@ -11,12 +11,13 @@ import json
 import operator
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from jinja2 import Undefined
 
 from runner.engine.results import MISSING, AssertionResult, ReceivedResponse
-from runner.flowfile.model import Check, Expect
+from runner.flowfile.model import LIST_OPERATORS, Check, Expect
 from runner.flowfile.schema_check import is_type, type_name
 from runner.flowfile.templates import (
     Template,
@@ -263,9 +264,52 @@ def _json_path(item: Any, response: ReceivedResponse, render: Render) -> list[As
             for c, e in zip(item.checks, shown, strict=True)
         ]
     matches = item.path.find(response.json)
-    actual = matches[0] if matches else MISSING
+    subject = item.path.text
     why = "" if matches else f"no match; {item.path.explain_miss(response.json)}"
-    return evaluate(item.path.text, item.checks, actual, render, missing_why=why)
+    results: list[AssertionResult] = []
+    for check in item.checks:
+        if check.op in LIST_OPERATORS:
+            results += _over_matches(subject, check, matches, render, why)
+        elif len(matches) > 1 and check.op != "exists" and not item.path.definite:
+            # Never a silent first match: a path that can match several values says how many.
+            message = (
+                f"the path matched {len(matches)} values; a plain value or operator map checks exactly one: "
+                "use `count`, `all` or `any` to check several"
+            )
+            results.append(AssertionResult(subject, check.op, check.expected, matches, False, check.span, message))
+        else:
+            results += evaluate(subject, [check], matches[0] if matches else MISSING, render, missing_why=why)
+    return results
+
+
+def _over_matches(subject: str, check: Check, matches: list[Any], render: Render, why: str) -> list[AssertionResult]:
+    """`count` (how many matched), `all` (each match passes), `any` (one match passes)."""
+    if check.op == "count":
+        if check.nested:
+            return evaluate(f"count of {subject}", check.nested, len(matches), render)
+        return evaluate(f"count of {subject}", [replace(check, op="eq")], len(matches), render)
+    shown = _shown_expected_checks(check.nested, render)
+    if not matches:
+        message = f"`{check.op}` needs at least one match, and there is none" + (f" ({why})" if why else "")
+        return [AssertionResult(subject, check.op, shown, MISSING, False, check.span, message)]
+    verdicts = [all(r.passed for r in evaluate(subject, check.nested, value, render)) for value in matches]
+    if check.op == "all":
+        failing = [i for i, ok in enumerate(verdicts) if not ok]
+        message = (
+            f"{len(failing)} of {len(matches)} matches fail, the first is match {failing[0] + 1}" if failing else ""
+        )
+        actual = matches[failing[0]] if failing else matches
+        return [AssertionResult(subject, "all", shown, actual, not failing, check.span, message)]
+    passed = any(verdicts)
+    message = "" if passed else f"none of the {len(matches)} matches passes"
+    return [AssertionResult(subject, "any", shown, matches, passed, check.span, message)]
+
+
+def _shown_expected_checks(checks: Sequence[Check], render: Render) -> Any:
+    """`all`/`any`'s expectation as the user wrote it: a value, or an operator map."""
+    if len(checks) == 1 and checks[0].op == "eq":
+        return _shown_expected(checks[0].expected, render)
+    return {c.op: _shown_expected(c.expected, render) for c in checks}
 
 
 def _schema(expect: Expect, response: ReceivedResponse) -> AssertionResult:

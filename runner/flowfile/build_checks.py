@@ -63,14 +63,15 @@ class CheckBuilder(ValueBuilder):
                 out.append(
                     m.JsonExpectation(
                         compiled,
-                        self.checks(matcher, (*path, text)),
+                        self.checks(matcher, (*path, text), many=True),
                         self.doc.key_span((*path, text)),
                     )
                 )
         return tuple(out)
 
-    def checks(self, matcher: Any, path: Path) -> tuple[m.Check, ...]:
-        """A plain value means equality; a mapping is an operator map."""
+    def checks(self, matcher: Any, path: Path, *, many: bool = False) -> tuple[m.Check, ...]:
+        """A plain value means equality; a mapping is an operator map. `count`, `all` and `any`
+        apply to a JSONPath's matches (`many`), nowhere else."""
         if not isinstance(matcher, dict):
             return (m.Check("eq", self.value(matcher, path), self.doc.span(path)),)
         out = []
@@ -78,7 +79,13 @@ class CheckBuilder(ValueBuilder):
             if op not in m.OPERATORS:
                 continue  # reported by the schema check
             where = (*path, op)
-            nested = self.checks(expected, where) if op == "len" and isinstance(expected, dict) else ()
+            if op in m.LIST_OPERATORS and not many:
+                hint = "write it directly under a JSONPath: `$.items[*].id: {count: 3}`"
+                self.problem(self.doc.key_span(where), f"`{op}` checks the matches of a JSONPath, not one value", hint)
+                continue
+            nested: tuple[m.Check, ...] = ()
+            if (op in ("len", "count") and isinstance(expected, dict)) or op in ("all", "any"):
+                nested = self.checks(expected, where)  # an operator map, or a value (`eq`)
             if op == "matches" and isinstance(expected, str) and not is_template(expected):
                 self.regex(expected, where)
             out.append(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jsonpath_ng import Child, JSONPath
+from jsonpath_ng import Child, Fields, Index, JSONPath, Root, This
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext.parser import parse as _parse
 
@@ -26,6 +26,25 @@ class JsonPathSyntaxError(Exception):
 class JsonPath:
     text: str
     _expr: JSONPath
+
+    @property
+    def definite(self) -> bool:
+        """Whether the path names one place (`$.a.b[0]`), not many (wildcard, filter, slice,
+        recursive descent, union): a definite path is checked as one value."""
+        stack: list[Any] = [self._expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Child):
+                stack += [node.left, node.right]
+            elif isinstance(node, Fields):
+                if len(node.fields) != 1 or node.fields[0] == "*":
+                    return False
+            elif isinstance(node, Index):
+                if len(getattr(node, "indices", (0,))) != 1:
+                    return False
+            elif not isinstance(node, (Root, This)):
+                return False
+        return True
 
     def find(self, data: Any) -> list[Any]:
         """The values of every match, in document order."""

@@ -29,7 +29,11 @@ OPERATORS = (
     "type",
     "len",
     "exists",
+    "count",  # the checks below apply to every match of a JSONPath, not to one value
+    "all",
+    "any",
 )
+LIST_OPERATORS = frozenset({"count", "all", "any"})
 
 
 @dataclass(frozen=True, slots=True)
