@@ -24,6 +24,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from jinja2.utils import missing
 
+from runner.flowfile import template_filters
 from runner.flowfile import template_guard as guard
 from runner.flowfile.source import Span, did_you_mean
 from runner.limits import MAX_TEMPLATE_CHARS
@@ -100,6 +101,8 @@ class _FlowEnvironment(ImmutableSandboxedEnvironment):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        self.filters.update(template_filters.FILTERS)
+        self.tests.update(template_filters.TESTS)
         self.filters = {name: guard.guard_filter(name, f) for name, f in self.filters.items()}
         self.filters[_LOOP_FILTER] = guard.loop
         del self.globals["lipsum"]  # lipsum(10**6): a generator of text, of no use in a flow
