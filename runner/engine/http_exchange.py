@@ -18,6 +18,7 @@ import time
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import IO, Any
 
 import httpx
@@ -92,7 +93,7 @@ def build_request(
         redactor.learn_headers([("cookie", f"{name}={value}")])
         client.cookies.set(name, value)
     outgoing = Outgoing(
-        request=httpx.Request("GET", url),  # replaced below, once the body is built
+        request=_unbuilt(),  # replaced below, once the body is built
         auth=auth if isinstance(auth, httpx.Auth) else None,
         follow_redirects=request.follow_redirects,
     )
@@ -114,6 +115,12 @@ def build_request(
         outgoing.close()
         raise
     return outgoing
+
+
+@cache
+def _unbuilt() -> httpx.Request:
+    """One placeholder for every request not built yet (a new one per step would cost a parse)."""
+    return httpx.Request("GET", "http://unbuilt.invalid/")
 
 
 def _auth(spec: Any, redactor: Redactor) -> str | httpx.Auth | None:
