@@ -201,12 +201,17 @@ def _multipart(request: Request, scope: dict[str, Any], outgoing: Outgoing, head
     if not files:  # httpx sends multipart only when it has files; a boundary of our own otherwise
         boundary = os.urandom(16).hex()
         content = b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{_quoted(name)}"\r\n\r\n{value}\r\n'.encode()
             for name, value in data.items()
         )
         headers["content-type"] = ("Content-Type", f"multipart/form-data; boundary={boundary}")
         return {"content": content + f"--{boundary}--\r\n".encode()}
     return {"data": data, "files": files}
+
+
+def _quoted(name: str) -> str:
+    """A part name inside its quotes, escaped as browsers do (HTML's form encoding)."""
+    return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _open(file: FileRef, outgoing: Outgoing) -> IO[bytes]:
