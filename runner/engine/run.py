@@ -96,9 +96,7 @@ def run_flows(
     `jobs` above one and enough runs, the runs are spread over worker processes (workers.py).
     """
     options = options or RunOptions()
-    seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
-    redactor = redactor or Redactor()
-    env = dict(os.environ if options.env is None else options.env)
+    seed, redactor, env = _start(options, redactor)
     runs = expand(flows, seed)
     # An in-process app (tests) cannot be shared with other processes; and only a run that may
     # use workers pays for importing them.
@@ -115,11 +113,16 @@ def run_flows(
 
 async def arun_flows(flows: Sequence[Flow], options: RunOptions, *, redactor: Redactor | None = None) -> RunResult:
     """`run_flows` for a caller already inside an event loop; always in this process."""
-    seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
-    redactor = redactor or Redactor()
-    env = dict(os.environ if options.env is None else options.env)
+    seed, redactor, env = _start(options, redactor)
     results = await run_all(expand(flows, seed), options, env, redactor, seed)
     return RunResult(results, redactor, seed)
+
+
+def _start(options: RunOptions, redactor: Redactor | None) -> tuple[int, Redactor, dict[str, str]]:
+    """A run's seed (random unless given), its redactor and its environment."""
+    seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
+    env = dict(os.environ if options.env is None else options.env)
+    return seed, redactor or Redactor(), env
 
 
 async def run_all(
