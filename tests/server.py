@@ -20,11 +20,26 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from runner.sandbox.serve import serve_in_thread
 
+PAGE = """<!DOCTYPE html>
+<html><head><title>Moby-Dick</title></head>
+<body>
+  <h1>Herman Melville - Moby-Dick</h1>
+  <form><input type="hidden" name="csrf" value="csrf-token-5150"></form>
+  <p>Call me Ishmael.</p>
+  <p>Some years ago <a href="/chapter/2">never mind</a> how long.</p>
+</body></html>
+"""
+SLIDES = """<?xml version="1.0"?>
+<slideshow title="Sample" author="Yours Truly">
+  <slide type="all"><title>Wake up to WonderWidgets!</title></slide>
+  <slide type="all"><title>Overview</title><item>Why WonderWidgets are great</item></slide>
+</slideshow>
+"""
 USER_PASSWORD = "hunter2-password"
 ISSUED_TOKEN = "tok_4f9d2b7e1c"
 
@@ -178,7 +193,15 @@ def create_app() -> Starlette:
         challenge = f'Digest realm="{realm}", qop="auth", nonce="{nonce}", algorithm=MD5'
         return JSONResponse({"authenticated": False}, status_code=401, headers={"WWW-Authenticate": challenge})
 
+    async def html_page(request: Request) -> Response:
+        return HTMLResponse(PAGE)
+
+    async def xml_doc(request: Request) -> Response:
+        return Response(SLIDES, media_type="application/xml")
+
     return Starlette(routes=[
+        Route("/html", html_page),
+        Route("/xml", xml_doc),
         Route("/upload", upload, methods=["POST"]),
         Route("/raw", raw_body, methods=["POST", "PUT"]),
         Route("/basic-auth/{user}/{password}", basic_auth),

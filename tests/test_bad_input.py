@@ -82,7 +82,7 @@ CASES = [
         "capture-two-sources",
         "steps:\n  - request: {url: 'http://x/'}\n    capture: {id: {jsonpath: $.a, header: X}}\n",
         "3:15",
-        "exactly one of jsonpath, header and value",
+        "exactly one of jsonpath, header, cookie, css, xpath, regex, value",
     ),
     (
         "capture-bad-name",

@@ -7,6 +7,7 @@ Equality is JSON equality: `1` equals `1.0`, but `true` is not `1` and `"201"` i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import re
@@ -17,7 +18,7 @@ from typing import Any
 from jinja2 import Undefined
 
 from runner.engine.results import MISSING, AssertionResult, ReceivedResponse
-from runner.flowfile.model import LIST_OPERATORS, Check, Expect
+from runner.flowfile.model import LIST_OPERATORS, Check, Expect, NamedChecks, StatusRule, status_rule
 from runner.flowfile.schema_check import is_type, type_name
 from runner.flowfile.templates import (
     Template,
@@ -230,10 +231,7 @@ def check_response(expect: Expect, response: ReceivedResponse, render: Render) -
     """Every assertion of `expect` on `response`, in the order a person reads them."""
     results: list[AssertionResult] = []
     if expect.status is not None:
-        rule = expect.status
-        results.append(
-            AssertionResult("status", "eq", rule.expected, response.status, rule.allows(response.status), rule.span)
-        )
+        results.append(_status(expect.status, response.status, render))
     for header in expect.headers:
         values = [v for k, v in response.headers if k.lower() == header.name.lower()]
         actual = ", ".join(values) if values else MISSING
@@ -244,8 +242,22 @@ def check_response(expect: Expect, response: ReceivedResponse, render: Render) -
             render,
             missing_why=f"the response has no {header.name} header",
         )
-    for item in expect.json:
-        results += _json_path(item, response, render)
+    if expect.text:
+        results += evaluate("text", expect.text, response.text, render)
+    for measure in expect.bytes:
+        results += evaluate(f"bytes {measure.name}", measure.checks, _measure(measure.name, response.body), render)
+    if expect.cookies:
+        cookies = response.cookies()
+        why = f"the response sets no such cookie (it sets: {', '.join(cookies) or 'none'})"
+        for item in expect.cookies:
+            results += evaluate(
+                f"cookie {item.name}", item.checks, cookies.get(item.name, MISSING), render, missing_why=why
+            )
+    for kind, queries in (("css", expect.css), ("xpath", expect.xpath)):
+        for query in queries:
+            results += _markup(kind, query, response, render)
+    for path in expect.json:
+        results += _json_path(path, response, render)
     if expect.schema is not None:
         results.append(_schema(expect, response))
     if expect.time_ms:
@@ -253,6 +265,46 @@ def check_response(expect: Expect, response: ReceivedResponse, render: Render) -
     for condition in expect.that:
         results.append(_that(condition, render))
     return results
+
+
+def _measure(name: str, body: bytes) -> Any:
+    """`bytes: {len, sha256, md5}` of the raw body (digests in lowercase hex)."""
+    if name == "len":
+        return len(body)
+    return hashlib.new(name, body).hexdigest()
+
+
+def _markup(kind: str, item: NamedChecks, response: ReceivedResponse, render: Render) -> list[AssertionResult]:
+    """`css: {selector: ...}` and `xpath: {expression: ...}`: the first match's value, checked."""
+    from runner.engine.markup import MarkupError, describe, query  # lxml: only flows that use it
+
+    subject = f"{kind} {item.name}"
+    try:
+        found = query(kind, item.name, response.body, response.content_type)
+    except MarkupError as err:
+        why = f"{err} ({describe(response.body, response.content_type)})"
+        return [
+            AssertionResult(subject, c.op, _shown_expected(c.expected, render), MISSING, False, c.span, why)
+            for c in item.checks
+        ]
+    what = "selector" if kind == "css" else "expression"
+    return evaluate(
+        subject, item.checks, found[0] if found else MISSING, render, missing_why=f"the {what} matched nothing"
+    )
+
+
+def _status(rule: StatusRule, status: int, render: Render) -> AssertionResult:
+    if rule.template is not None:  # `status: "{{ expected_status }}"`, read once rendered
+        try:
+            value = render(rule.template)
+        except TemplateRenderError as err:
+            return AssertionResult("status", "eq", rule.expected, status, False, rule.span, str(err))
+        rendered = status_rule(value, rule.span)
+        if rendered is None:
+            why = f"the template gave {value!r}: expected a status code, a list of codes or a class such as 2xx"
+            return AssertionResult("status", "eq", value, status, False, rule.span, why)
+        rule = rendered
+    return AssertionResult("status", "eq", rule.expected, status, rule.allows(status), rule.span)
 
 
 def _json_path(item: Any, response: ReceivedResponse, render: Render) -> list[AssertionResult]:

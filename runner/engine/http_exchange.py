@@ -347,6 +347,9 @@ def _received(response: httpx.Response, body: bytes, elapsed_ms: float) -> Recei
         json=parsed,
         is_json=is_json,
         json_error=error,
+        url=str(response.url),
+        http_version=response.http_version,
+        history=tuple((r.status_code, str(r.url)) for r in response.history),
     )
 
 

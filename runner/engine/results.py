@@ -59,10 +59,27 @@ class ReceivedResponse:
     json: Any = None
     is_json: bool = False
     json_error: str = ""  # why a body that looks like JSON could not be read as JSON
+    url: str = ""  # where the response came from: after redirects, the last URL
+    http_version: str = "HTTP/1.1"
+    history: tuple[tuple[int, str], ...] = ()  # the redirects followed: (status, url) each
 
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
+
+    @property
+    def content_type(self) -> str:
+        return next((v for k, v in self.headers if k.lower() == "content-type"), "")
+
+    def cookies(self) -> dict[str, str]:
+        """The cookies the response sets (`Set-Cookie`), by name: values only, no attributes."""
+        found: dict[str, str] = {}
+        for name, value in self.headers:
+            if name.lower() == "set-cookie":
+                key, equals, text = value.partition(";")[0].partition("=")
+                if equals and key.strip():
+                    found[key.strip()] = text.strip().strip('"')
+        return found
 
 
 @dataclass(frozen=True, slots=True)

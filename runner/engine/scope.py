@@ -54,17 +54,23 @@ class Headers(dict[str, str]):
 
 
 def response_view(response: ReceivedResponse) -> dict[str, Any]:
-    """A response as templates read it: status, headers, json, text, elapsed_ms."""
+    """A response as templates read it: status, reason, headers (any spelling), json, text,
+    elapsed_ms, url, http_version, history (the redirects) and cookies (those it sets)."""
     headers = Headers()
     for name, value in response.headers:
         key = name.lower()
         dict.__setitem__(headers, key, value if key not in headers else f"{headers[key]}, {value}")
     return {
         "status": response.status,
+        "reason": response.reason,
         "headers": headers,
         "json": response.json,
         "text": response.text,
         "elapsed_ms": response.elapsed_ms,
+        "url": response.url,
+        "http_version": response.http_version,
+        "history": [{"status": status, "url": url} for status, url in response.history],
+        "cookies": response.cookies(),
     }
 
 

@@ -8,6 +8,7 @@ sub-flow's requests belong to the same session). Per attempt: render â†’ send â†
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -255,15 +256,51 @@ def _capture_one(capture: Capture, response: ReceivedResponse, scope: RunScope) 
             names = ", ".join(sorted({k for k, _ in response.headers})) or "none"
             return MISSING, f"the response has no {capture.header} header (it has: {names})"
         return ", ".join(found), ""
+    if capture.cookie is not None:
+        cookies = response.cookies()
+        if capture.cookie not in cookies:
+            return MISSING, f"the response sets no cookie {capture.cookie} (it sets: {', '.join(cookies) or 'none'})"
+        return cookies[capture.cookie], ""
+    if capture.regex is not None:
+        return _by_regex(capture, capture.regex, response.text)
+    if capture.css is not None or capture.xpath is not None:
+        return _by_query(capture, response)
     try:
         return render(capture.value, scope.mapping(response)), ""
     except RENDER_ERRORS as err:
         return MISSING, str(err)
 
 
+def _by_regex(capture: Capture, pattern: str, text: str) -> tuple[Any, str]:
+    """Group 1 when the pattern has groups (or the `group` asked for), else the whole match."""
+    compiled = re.compile(pattern)
+    group = capture.group if capture.group is not None else (1 if compiled.groups else 0)
+    matches = compiled.finditer(text) if capture.all else filter(None, [compiled.search(text)])
+    found = [match.group(group) for match in matches]
+    if not found:
+        return MISSING, f"the regular expression matched nothing in the body ({len(text):,} characters)"
+    return (found if capture.all else found[0]), ""
+
+
+def _by_query(capture: Capture, response: ReceivedResponse) -> tuple[Any, str]:
+    from runner.engine.markup import MarkupError, describe, query  # lxml: only flows that use it
+
+    kind, text = ("css", capture.css) if capture.css is not None else ("xpath", capture.xpath)
+    assert text is not None
+    try:
+        found = query(kind, text, response.body, response.content_type, capture.attr)
+    except MarkupError as err:
+        return MISSING, f"{err} ({describe(response.body, response.content_type)})"
+    if not found:
+        what = f"with the attribute {capture.attr}" if capture.attr else ""
+        return MISSING, f"the {'selector' if kind == 'css' else 'expression'} matched nothing {what}".strip()
+    return (found if capture.all else found[0]), ""
+
+
 def _capture_source(capture: Capture) -> str:
     if capture.jsonpath is not None:
         return capture.jsonpath.text
-    if capture.header is not None:
-        return f"header {capture.header}"
+    for kind in ("header", "cookie", "css", "xpath", "regex"):
+        if getattr(capture, kind) is not None:
+            return f"{kind} {getattr(capture, kind)}"
     return "value"

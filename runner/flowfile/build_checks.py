@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any
 from urllib.parse import unquote
@@ -12,48 +12,60 @@ from runner.flowfile import model as m
 from runner.flowfile.build_values import ValueBuilder, mapping_of
 from runner.flowfile.files import UnreadableFileError, read_data_file
 from runner.flowfile.source import Span
-from runner.flowfile.templates import is_template
+from runner.flowfile.templates import Template, is_template
 from runner.flowfile.yaml_source import Path
 from runner.limits import MAX_YAML_DEPTH, deeper_than
-
-_NONE: frozenset[int] = frozenset()
-
-
-@lru_cache(maxsize=256)
-def _codes(codes: tuple[int, ...]) -> frozenset[int]:
-    """One shared set per distinct `status:`: a thousand flows expecting 201 hold one set."""
-    return frozenset(codes)
 
 
 class CheckBuilder(ValueBuilder):
     def expect(self, data: dict[str, Any], path: Path) -> m.Expect:
         return m.Expect(
             status=self.status(data.get("status"), (*path, "status")),
-            headers=tuple(
-                m.HeaderExpectation(
-                    name,
-                    self.checks(v, (*path, "headers", name)),
-                    self.doc.key_span((*path, "headers", name)),
-                )
-                for name, v in mapping_of(data.get("headers")).items()
-            ),
+            headers=self.named(data, "headers", path),
             json=self.json_expectations(mapping_of(data.get("json")), (*path, "json")),
             schema=self.schema(data.get("schema"), (*path, "schema")),
             time_ms=self.checks(data["time_ms"], (*path, "time_ms")) if isinstance(data.get("time_ms"), dict) else (),
             that=self.conditions(data.get("that"), (*path, "that")),
+            text=self.checks(data["text"], (*path, "text")) if "text" in data else (),
+            bytes=self.named(data, "bytes", path),
+            cookies=self.named(data, "cookies", path),
+            css=self.named(data, "css", path, check=lambda q, where: self.query(q, where, "css")),
+            xpath=self.named(data, "xpath", path, check=lambda q, where: self.query(q, where, "xpath")),
         )
+
+    def named(
+        self, data: dict[str, Any], key: str, path: Path, check: Callable[[str, Path], None] | None = None
+    ) -> tuple[m.NamedChecks, ...]:
+        """`key: {name: value or operator map, ...}` as checks per name; `check` vets each name."""
+        out = []
+        for name, matcher in mapping_of(data.get(key)).items():
+            where = (*path, key, name)
+            if check is not None:
+                check(name, where)
+            out.append(m.NamedChecks(name, self.checks(matcher, where), self.doc.key_span(where)))
+        return tuple(out)
+
+    def query(self, text: str, path: Path, kind: str) -> None:
+        """A CSS selector or XPath that does not compile is a load error, located at its key."""
+        from runner.flowfile.queries import QueryError, compiled_query  # lxml: only flows that use it
+
+        try:
+            compiled_query(kind, text)
+        except QueryError as err:
+            self.problem(
+                self.doc.key_span(path), f"invalid {kind.upper() if kind == 'css' else 'XPath'} `{text}`: {err}"
+            )
 
     def status(self, value: Any, path: Path) -> m.StatusRule | None:
         span = self.doc.span(path)
-        if isinstance(value, bool):
+        if isinstance(value, str) and is_template(value):
+            template = self.template(value, path)
+            if isinstance(template, Template):
+                return m.StatusRule(frozenset(), frozenset(), value, span, template)
             return None
-        if isinstance(value, int):
-            return m.StatusRule(_codes((value,)), _NONE, value, span)
-        if isinstance(value, list) and all(isinstance(v, int) for v in value):
-            return m.StatusRule(_codes(tuple(value)), _NONE, value, span)
-        if isinstance(value, str) and re.fullmatch(r"[1-5]xx", value):
-            return m.StatusRule(_NONE, _codes((int(value[0]),)), value, span)
-        return None
+        if isinstance(value, str) and value.strip().isdigit():
+            return None  # `"201"`: the schema check asks for a number
+        return m.status_rule(value, span)
 
     def json_expectations(self, data: dict[str, Any], path: Path) -> tuple[m.JsonExpectation, ...]:
         out = []
@@ -164,27 +176,60 @@ class CheckBuilder(ValueBuilder):
         return tuple(out)
 
     def capture_map(self, name: str, spec: dict[str, Any], path: Path, span: Span) -> m.Capture:
-        sources = [k for k in ("jsonpath", "header", "value") if k in spec]
+        sources = [k for k in CAPTURE_SOURCES if k in spec]
         if len(sources) != 1:
             self.problem(
                 span,
-                f"capture `{name}` needs exactly one of jsonpath, header and value, got {', '.join(sources) or 'none'}",
-                "for example {jsonpath: $.data.id} or {header: X-Request-Id}",
+                f"capture `{name}` needs exactly one of {', '.join(CAPTURE_SOURCES)}, "
+                f"got {', '.join(sources) or 'none'}",
+                "for example {jsonpath: $.data.id}, {header: X-Request-Id} or {css: h1}",
             )
-        if "all" in spec and "jsonpath" not in spec:
-            self.problem(
-                self.doc.key_span((*path, "all")),
-                f"`all` applies to a jsonpath capture only (capture `{name}`)",
-            )
-        header = spec.get("header")
+        for key, needs in (("all", ("jsonpath", "css", "xpath", "regex")), ("attr", ("css",)), ("group", ("regex",))):
+            if key in spec and not any(n in spec for n in needs):
+                self.problem(
+                    self.doc.key_span((*path, key)),
+                    f"`{key}` applies to a {' or '.join(needs)} capture only (capture `{name}`)",
+                )
+        for kind in ("css", "xpath"):
+            if isinstance(spec.get(kind), str):
+                self.query(spec[kind], (*path, kind), kind)
+        if isinstance(spec.get("regex"), str):
+            self.capture_regex(spec["regex"], spec.get("group"), (*path, "regex"))
+
+        def text(key: str) -> str | None:
+            return spec[key] if isinstance(spec.get(key), str) else None
+
+        group = spec.get("group")
         return m.Capture(
             name,
             span,
             jsonpath=self.jsonpath(spec.get("jsonpath"), (*path, "jsonpath")),
             all=spec.get("all") is True,
-            header=header if isinstance(header, str) else None,
+            header=text("header"),
             value=self.value(spec["value"], (*path, "value")) if "value" in spec else None,
+            cookie=text("cookie"),
+            css=text("css"),
+            attr=text("attr"),
+            xpath=text("xpath"),
+            regex=text("regex"),
+            group=group if isinstance(group, (int, str)) and not isinstance(group, bool) else None,
         )
+
+    def capture_regex(self, pattern: str, group: Any, path: Path) -> None:
+        """The pattern compiles, and the group it names exists in it."""
+        try:
+            compiled = re.compile(pattern)
+        except (re.error, OverflowError, RecursionError) as err:
+            self.problem(self.doc.span(path), f"invalid regular expression `{pattern}`: {err}")
+            return
+        if isinstance(group, int) and not isinstance(group, bool) and not 0 <= group <= compiled.groups:
+            self.problem(self.doc.span(path), f"the pattern has {compiled.groups} groups; there is no group {group}")
+        if isinstance(group, str) and group not in compiled.groupindex:
+            names = ", ".join(compiled.groupindex) or "none"
+            self.problem(self.doc.span(path), f"the pattern has no group named `{group}` (its named groups: {names})")
+
+
+CAPTURE_SOURCES = ("jsonpath", "header", "cookie", "css", "xpath", "regex", "value")
 
 
 def unresolved_refs(schema: dict[str, Any]) -> list[str]:

@@ -7,7 +7,9 @@ already parsed, so nothing is parsed twice and nothing fails to parse mid-run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from runner.flowfile.jsonpaths import JsonPath
@@ -48,15 +50,41 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class StatusRule:
-    """`status: 201`, `[200, 201]` or `2xx`."""
+    """`status: 201`, `[200, 201]`, `2xx`, or a template that renders to one of them."""
 
     codes: frozenset[int]
     classes: frozenset[int]  # 2 for 2xx
     expected: int | list[int] | str  # as written, for reports
     span: Span
+    template: Template | None = None  # rendered per response, then read as a status
 
     def allows(self, status: int) -> bool:
         return status in self.codes or status // 100 in self.classes
+
+
+_NO_CODES: frozenset[int] = frozenset()
+_STATUS_CLASS = re.compile(r"[1-5]xx")
+
+
+@lru_cache(maxsize=256)
+def _codes(codes: tuple[int, ...]) -> frozenset[int]:
+    """One shared set per distinct `status:`: a thousand flows expecting 201 hold one set."""
+    return frozenset(codes)
+
+
+def status_rule(value: Any, span: Span) -> StatusRule | None:
+    """The rule `value` writes (a code, a list of codes, a class such as `2xx`), or None."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)  # a template renders `{{ 201 }}` as a number, `"201"` as text
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return StatusRule(_codes((value,)), _NO_CODES, value, span)
+    if isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return StatusRule(_codes(tuple(value)), _NO_CODES, value, span)
+    if isinstance(value, str) and _STATUS_CLASS.fullmatch(value.strip()):
+        return StatusRule(_NO_CODES, _codes((int(value.strip()[0]),)), value, span)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +95,10 @@ class JsonExpectation:
 
 
 @dataclass(frozen=True, slots=True)
-class HeaderExpectation:
+class NamedChecks:
+    """Checks on one named part of a response: a header, a cookie, a CSS selector's or an XPath's
+    first match, or a measure of the body (`bytes`: len, sha256, md5)."""
+
     name: str
     checks: tuple[Check, ...]
     span: Span
@@ -83,23 +114,38 @@ class SchemaExpectation:
 @dataclass(frozen=True, slots=True)
 class Expect:
     status: StatusRule | None = None
-    headers: tuple[HeaderExpectation, ...] = ()
+    headers: tuple[NamedChecks, ...] = ()
     json: tuple[JsonExpectation, ...] = ()
     schema: SchemaExpectation | None = None
     time_ms: tuple[Check, ...] = ()
     that: tuple[Template, ...] = ()
+    text: tuple[Check, ...] = ()  # on the body as text
+    bytes: tuple[NamedChecks, ...] = ()  # len, sha256, md5 of the raw body
+    cookies: tuple[NamedChecks, ...] = ()  # cookies the response sets
+    css: tuple[NamedChecks, ...] = ()  # selector -> the text of its first match
+    xpath: tuple[NamedChecks, ...] = ()  # expression -> its value
+
+    def named(self) -> tuple[NamedChecks, ...]:
+        return (*self.headers, *self.bytes, *self.cookies, *self.css, *self.xpath)
 
 
 @dataclass(frozen=True, slots=True)
 class Capture:
-    """A value taken from a response: by JSONPath, from a header, or from a template."""
+    """A value taken from a response: by JSONPath, header, cookie, CSS selector, XPath, regular
+    expression over the body, or from a template."""
 
     name: str
     span: Span
     jsonpath: JsonPath | None = None
-    all: bool = False
+    all: bool = False  # every match, as a list (jsonpath, css, xpath, regex)
     header: str | None = None
     value: Template | Tree | None = None
+    cookie: str | None = None
+    css: str | None = None
+    attr: str | None = None  # with css: this attribute of the match instead of its text
+    xpath: str | None = None
+    regex: str | None = None
+    group: int | str | None = None  # with regex: which group (1 if the pattern has one, else the match)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +237,9 @@ class Step:
         """The compiled values rendered once the response is in: captures, expectations, `until`."""
         e = self.expect
         values: list[Any] = [c.value for c in self.captures]
-        for checks in [*(j.checks for j in e.json), *(h.checks for h in e.headers), e.time_ms]:
+        if e.status is not None and e.status.template is not None:
+            values.append(e.status.template)
+        for checks in [*(j.checks for j in e.json), *(n.checks for n in e.named()), e.time_ms, e.text]:
             values.extend(_expected_values(checks))
         values.extend(e.that)
         if self.retry:
