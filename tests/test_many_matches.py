@@ -99,3 +99,33 @@ def test_a_definite_path_never_finds_more_than_one_value(segments):
     if path.definite:
         for document in documents:
             assert len(path.find(document)) <= 1, text
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "passes"),
+    [
+        ("'$.json.items[?(@.id == {{ wanted }})].price'", "7", True),
+        ("'$.json.items[?(@.id == {{ wanted }})].price'", "5", False),
+        ("'$.json.items[?(@.author == \"{{ who }}\")].id'", "{count: 2}", True),
+        ("'$.json.items[{{ wanted - 2 }}].author'", "bob", True),
+    ],
+)
+def test_a_jsonpath_key_may_hold_templates(cli, write, live_server, key, value, passes):
+    text = flow(f"{key}: {value}").replace("name: Many\n", "name: Many\nvars: {wanted: 3, who: alice}\n")
+    result = cli("run", write(text), env={"BASE": live_server})
+    assert (result.code == 0) is passes, result.output
+
+
+def test_a_templated_jsonpath_is_checked_at_load(cli, write):
+    bad = flow("'$.json.items[?(@.id == {{ wanted }})': 1").replace("name: Many\n", "name: Many\nvars: {wanted: 3}\n")
+    result = cli("validate", write(bad))
+    assert result.code == 2 and "invalid JSONPath" in result.err and "(its templates aside)" in result.err
+    unknown = flow("'$.json.items[{{ nope }}].id': 1")
+    result = cli("validate", write(unknown, "unknown.yaml"))
+    assert result.code == 2 and "`nope`" in result.err
+
+
+def test_a_rendered_jsonpath_that_does_not_parse_fails_the_step(cli, write, live_server):
+    text = flow("'$.json.items[{{ part }}].id': 1").replace("name: Many\n", "name: Many\nvars: {part: '?('}\n")
+    result = cli("run", write(text), env={"BASE": live_server})
+    assert result.code == 1 and "the rendered JSONPath `$.json.items[?(].id` does not parse" in result.out

@@ -150,7 +150,9 @@ def test_bad_selectors_and_patterns_are_located_load_errors(cli, write, capture_
 BODIES = st.one_of(
     st.binary(max_size=300),
     st.text(alphabet="<>/=\"'&;!?[]- abcxml", max_size=200).map(str.encode),
-    st.sampled_from([b"<", b"<?xml", b"<a><b>", b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>", b"\x00<p>", b"<p>\xff</p>"]),
+    st.sampled_from(
+        [b"<", b"<?xml", b"<a><b>", b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>", b"\x00<p>", b"<p>\xff</p>"]
+    ),
 )
 
 

@@ -18,7 +18,16 @@ from typing import Any
 from jinja2 import Undefined
 
 from runner.engine.results import MISSING, AssertionResult, ReceivedResponse
-from runner.flowfile.model import LIST_OPERATORS, Check, Expect, NamedChecks, StatusRule, status_rule
+from runner.flowfile.jsonpaths import JsonPath, JsonPathSyntaxError, compile_jsonpath
+from runner.flowfile.model import (
+    LIST_OPERATORS,
+    Check,
+    Expect,
+    JsonExpectation,
+    NamedChecks,
+    StatusRule,
+    status_rule,
+)
 from runner.flowfile.schema_check import is_type, type_name
 from runner.flowfile.templates import (
     Template,
@@ -307,22 +316,23 @@ def _status(rule: StatusRule, status: int, render: Render) -> AssertionResult:
     return AssertionResult("status", "eq", rule.expected, status, rule.allows(status), rule.span)
 
 
-def _json_path(item: Any, response: ReceivedResponse, render: Render) -> list[AssertionResult]:
-    if not response.is_json:
-        why = f"the response body is not JSON ({_describe_body(response)})"
+def _json_path(item: JsonExpectation, response: ReceivedResponse, render: Render) -> list[AssertionResult]:
+    path, why = _path_of(item, render)
+    if path is None or not response.is_json:
+        why = why or f"the response body is not JSON ({_describe_body(response)})"
         shown = [_shown_expected(c.expected, render) for c in item.checks]
         return [
-            AssertionResult(item.path.text, c.op, e, MISSING, False, c.span, why)
+            AssertionResult(item.text, c.op, e, MISSING, False, c.span, why)
             for c, e in zip(item.checks, shown, strict=True)
         ]
-    matches = item.path.find(response.json)
-    subject = item.path.text
-    why = "" if matches else f"no match; {item.path.explain_miss(response.json)}"
+    matches = path.find(response.json)
+    subject = path.text
+    why = "" if matches else f"no match; {path.explain_miss(response.json)}"
     results: list[AssertionResult] = []
     for check in item.checks:
         if check.op in LIST_OPERATORS:
             results += _over_matches(subject, check, matches, render, why)
-        elif len(matches) > 1 and check.op != "exists" and not item.path.definite:
+        elif len(matches) > 1 and check.op != "exists" and not path.definite:
             # Never a silent first match: a path that can match several values says how many.
             message = (
                 f"the path matched {len(matches)} values; a plain value or operator map checks exactly one: "
@@ -332,6 +342,20 @@ def _json_path(item: Any, response: ReceivedResponse, render: Render) -> list[As
         else:
             results += evaluate(subject, [check], matches[0] if matches else MISSING, render, missing_why=why)
     return results
+
+
+def _path_of(item: JsonExpectation, render: Render) -> tuple[JsonPath | None, str]:
+    """The expectation's JSONPath; a templated one rendered and compiled (cached by its text)."""
+    if item.path is not None:
+        return item.path, ""
+    try:
+        text = str(render(item.template))
+    except TemplateRenderError as err:
+        return None, f"the JSONPath's template failed: {err}"
+    try:
+        return compile_jsonpath(text), ""
+    except JsonPathSyntaxError as err:
+        return None, f"the rendered JSONPath `{text}` does not parse: {err}"
 
 
 def _over_matches(subject: str, check: Check, matches: list[Any], render: Render, why: str) -> list[AssertionResult]:

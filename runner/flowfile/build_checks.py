@@ -56,6 +56,24 @@ class CheckBuilder(ValueBuilder):
                 self.doc.key_span(path), f"invalid {kind.upper() if kind == 'css' else 'XPath'} `{text}`: {err}"
             )
 
+    def templated_jsonpath(self, text: str, path: Path) -> Template | None:
+        """A JSONPath key holding templates: compiled once rendered, at each response. Its shape
+        is checked now, with each template standing for a number and then for a name."""
+        from runner.flowfile.jsonpaths import JsonPathSyntaxError, compile_jsonpath
+
+        template = self.template(text, path)
+        if not isinstance(template, Template):
+            return None
+        errors = []
+        for stand_in in ("0", "x"):
+            try:
+                compile_jsonpath(_TEMPLATE_PART.sub(stand_in, text))
+                return template
+            except JsonPathSyntaxError as err:
+                errors.append(str(err))
+        self.problem(self.doc.key_span(path), f"invalid JSONPath `{text}` (its templates aside): {errors[0]}")
+        return None
+
     def status(self, value: Any, path: Path) -> m.StatusRule | None:
         span = self.doc.span(path)
         if isinstance(value, str) and is_template(value):
@@ -70,14 +88,17 @@ class CheckBuilder(ValueBuilder):
     def json_expectations(self, data: dict[str, Any], path: Path) -> tuple[m.JsonExpectation, ...]:
         out = []
         for text, matcher in data.items():
-            compiled = self.jsonpath(text, (*path, text), at_key=True)
+            where = (*path, text)
+            if is_template(text):
+                template = self.templated_jsonpath(text, where)
+                if template is not None:
+                    checks = self.checks(matcher, where, many=True)
+                    out.append(m.JsonExpectation(None, checks, self.doc.key_span(where), template))
+                continue
+            compiled = self.jsonpath(text, where, at_key=True)
             if compiled is not None:
                 out.append(
-                    m.JsonExpectation(
-                        compiled,
-                        self.checks(matcher, (*path, text), many=True),
-                        self.doc.key_span((*path, text)),
-                    )
+                    m.JsonExpectation(compiled, self.checks(matcher, where, many=True), self.doc.key_span(where))
                 )
         return tuple(out)
 
@@ -229,6 +250,7 @@ class CheckBuilder(ValueBuilder):
             self.problem(self.doc.span(path), f"the pattern has no group named `{group}` (its named groups: {names})")
 
 
+_TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 CAPTURE_SOURCES = ("jsonpath", "header", "cookie", "css", "xpath", "regex", "value")
 
 

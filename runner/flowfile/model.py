@@ -89,9 +89,14 @@ def status_rule(value: Any, span: Span) -> StatusRule | None:
 
 @dataclass(frozen=True, slots=True)
 class JsonExpectation:
-    path: JsonPath
+    path: JsonPath | None  # None when the path is a template, compiled once rendered
     checks: tuple[Check, ...]
     span: Span
+    template: Template | None = None  # `"$.items[?(@.id == {{ item_id }})].qty": 2`
+
+    @property
+    def text(self) -> str:
+        return self.path.text if self.path is not None else self.template.source if self.template else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +244,7 @@ class Step:
         values: list[Any] = [c.value for c in self.captures]
         if e.status is not None and e.status.template is not None:
             values.append(e.status.template)
+        values.extend(j.template for j in e.json if j.template is not None)
         for checks in [*(j.checks for j in e.json), *(n.checks for n in e.named()), e.time_ms, e.text]:
             values.extend(_expected_values(checks))
         values.extend(e.that)
