@@ -27,7 +27,7 @@ from runner.cli import main
 from runner.sandbox.serve import environment, serve_in_thread
 
 SOURCE = Path(__file__).resolve().parents[1] / "flows" / "bigcommerce"
-FLOWS = sorted(p.relative_to(SOURCE) for p in SOURCE.rglob("*.yaml"))
+EXAMPLES = SOURCE.parent / "examples"  # beyond JSON: auth, multipart, files, css, xpath, bytes...
 LOCATED = re.compile(r"^\S[^\n]*?:\d+:\d+: error: ")
 
 # What gets pasted: YAML and template syntax, control characters, odd Unicode, big numbers.
@@ -36,15 +36,17 @@ SNIPPETS = st.sampled_from(
      "- ", ": ", ":", "#", "'", '"', "\\", "\t", "\x00", "\x07", "\x1b", "\x7f", "\ufeff", "\u202e", "ü", "𝕏",
      "[", "]", "{", "}", "---", "...", "$", "$..", "$[?(@.a)]", ".nan", "1e999", "9" * 50, "~", "null", "yes",
      "use: lib/cart-to-order.yaml", "steps:", "request:", "expect:", "capture:", "retry: {attempts: 0}",
-     "when: ", "matrix: {file: /dev/zero}", "schema: {$ref: '#/x'}", "timeout: -1", "\n", "\n  ", "\n    - "]
+     "when: ", "matrix: {file: /dev/zero}", "schema: {$ref: '#/x'}", "timeout: -1", "\n", "\n  ", "\n    - ",
+     "{file: /dev/zero}", "{file: ../../etc}", "css: {'a[': x}", "xpath: {'//[': 1}", "{regex: '('}", "group: 9",
+     "{count: -1}", "{all: {}}", "auth: {digest: {}}", "sleep: 1e9", "'{{ 999 }}'", "multipart: {}", "attr: "]
 )  # fmt: skip
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 
 
 @st.composite
-def mutated(draw: st.DrawFn) -> tuple[Path, str]:
-    name = draw(st.sampled_from(FLOWS))
-    text = (SOURCE / name).read_text("utf-8")
+def mutated(draw: st.DrawFn, source: Path = SOURCE) -> tuple[Path, str]:
+    name = draw(st.sampled_from(sorted(p.relative_to(source) for p in source.rglob("*.yaml"))))
+    text = (source / name).read_text("utf-8")
     for _ in range(draw(st.integers(1, 3))):
         lines = text.split("\n")
         kind = draw(st.sampled_from(["cut", "paste", "junk", "line", "indent", "value"]))
@@ -79,6 +81,15 @@ def flows_copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield folder
 
 
+@pytest.fixture(scope="module")
+def examples_copy(tmp_path_factory: pytest.TempPathFactory, live_server: str) -> Iterator[Path]:
+    """A copy of flows/examples, with EXAMPLES_URL pointing at the test API."""
+    folder = tmp_path_factory.mktemp("mutated") / "examples"
+    shutil.copytree(EXAMPLES, folder)
+    with mock.patch.dict(os.environ, {"EXAMPLES_URL": live_server}):
+        yield folder
+
+
 def _apiflow(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -98,8 +109,22 @@ def _apiflow(*args: str) -> tuple[int, str, str]:
 )
 @given(mutated())
 def test_a_mutated_flow_is_a_result_or_a_located_problem_never_a_crash(flows_copy, case):
-    name, text = case
-    path = flows_copy / name
+    _check_mutated(flows_copy, *case)
+
+
+@settings(
+    max_examples=150,
+    derandomize=True,
+    deadline=timedelta(seconds=2),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(mutated(EXAMPLES))
+def test_a_mutated_example_beyond_json_is_a_result_or_a_located_problem(examples_copy, case):
+    _check_mutated(examples_copy, *case)
+
+
+def _check_mutated(folder: Path, name: Path, text: str) -> None:
+    path = folder / name
     original = path.read_text("utf-8")
     path.write_text(text, "utf-8", errors="surrogateescape")
     try:
