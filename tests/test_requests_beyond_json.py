@@ -164,3 +164,9 @@ def test_the_schema_bounds_sleep_by_the_limit():
     from runner.limits import MAX_SLEEP_SECONDS
 
     assert flow_schema()["$defs"]["step"]["properties"]["sleep"]["maximum"] == MAX_SLEEP_SECONDS
+
+
+def test_a_missing_multipart_file_is_a_located_load_error(cli, write):
+    step = "{name: Up, request: {method: POST, url: 'http://x.test/', multipart: {a: {file: gone.png}}}}"
+    result = cli("validate", write(flow(step)))
+    assert result.code == 2 and "`file: gone.png`: no such file" in result.err

@@ -168,3 +168,17 @@ def test_any_body_gives_values_or_a_markup_error(body, content_type):
             assert str(err).startswith("the body")
         else:
             assert isinstance(found, list)
+
+
+@pytest.mark.parametrize(
+    ("capture", "why"),
+    [
+        ("{regex: 'Queequeg (\\w+)'}", "the regular expression matched nothing in the body"),
+        ("{cookie: session}", "the response sets no cookie session (it sets: none)"),
+        ("{css: a, attr: title}", "the selector matched nothing with the attribute title"),
+        ("{xpath: '//table'}", "the expression matched nothing"),
+    ],
+)
+def test_a_capture_that_finds_nothing_fails_the_step_and_says_why(run, capture, why):
+    result, _ = run(f"{{name: Page, request: {{url: '{{{{ base }}}}/html'}}, capture: {{x: {capture}}}}}")
+    assert result.code == 1 and why in result.out, result.output
