@@ -181,8 +181,9 @@ class StepRunner:
         status_first = [a for a in assertions if a.subject == "status"]
         ordered = (*status_first, *capture_results, *(a for a in assertions if a.subject != "status"))
         passed = all(a.passed for a in ordered)
-        if passed and not self.keep:  # what a passed step shows: its status and time
-            request, response = None, replace(response, headers=[], body=b"", json=None)
+        if passed and not self.keep:  # what a passed step shows without -v or a report: status, time
+            request, response = None, _status_only(response)
+            ordered, captured = (), {}  # the values live on in the scope; only reports list them
         return StepResult(
             step,
             Outcome.PASSED if passed else Outcome.FAILED,
@@ -222,6 +223,10 @@ class StepRunner:
         visible = self.scope.mapping()
         hidden = ("env", "steps", "vars")
         return {n: visible[n] for n in sorted(names) if n in visible and not callable(visible[n]) and n not in hidden}
+
+
+def _status_only(response: ReceivedResponse) -> ReceivedResponse:
+    return ReceivedResponse(response.status, response.reason, [], b"", response.elapsed_ms)
 
 
 def _capture(
