@@ -77,6 +77,13 @@ def cli() -> None:
 @click.option("--report", "report_json", metavar="F.json", help="Write the run's full transcript as JSON.")
 @click.option("--junit", metavar="F.xml", help="Write JUnit XML for CI.")
 @click.option("--html", "report_html", metavar="F.html", help="Write a self-contained HTML report.")
+@click.option(
+    "--openapi",
+    "openapi",
+    multiple=True,
+    metavar="SPEC",
+    help="Check every response against this OpenAPI 3.0/3.1 description (repeatable).",
+)
 def run(
     paths: Sequence[str],
     variables: Sequence[str],
@@ -92,6 +99,7 @@ def run(
     report_json: str | None,
     junit: str | None,
     report_html: str | None,
+    openapi: Sequence[str],
 ) -> None:
     """Run the flows in PATHS (files, or folders searched for *.yaml)."""
     if verbose and quiet:
@@ -111,6 +119,7 @@ def run(
         sandbox=sandbox,
         reports=(report_json, junit, report_html),
         colour=_colour(),
+        openapi=openapi,
     )
     sys.exit(command.execute())
 
@@ -126,6 +135,10 @@ def validate(paths: Sequence[str], variables: Sequence[str], exclude: Sequence[s
     try:
         names = dict(_parse_var(v) for v in variables)
         flows = load_flows(paths, extra_names=names, runnable=False, exclude=exclude)
+        if any(f.openapi for f in flows):  # the descriptions they name must load too
+            from runner.contracts.contracts import load_contracts
+
+            load_contracts(flows)
     except LoadError as err:
         found = plural(len(err.problems), "problem")
         _fail(f"{err}\n\n{found} found by checking {VALIDATE_CHECKS}; no request was sent.", 2)

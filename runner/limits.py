@@ -33,6 +33,11 @@ MAX_INT_BITS = 100_000  # size of an integer `**` or `*` may build (about 30,000
 DEFAULT_MAX_RESPONSE_MB = 50  # body size after decompression; `http.max_response_mb` changes it
 MAX_JSON_DEPTH = 200  # levels of nesting in a response's JSON
 
+# OpenAPI descriptions (`openapi:`, `--openapi`): bigger than flows, parsed once per run.
+MAX_OPENAPI_BYTES = 16 * 1024 * 1024
+MAX_OPENAPI_VALUES = 1_000_000
+MAX_CONTRACT_ERRORS = 10  # schema errors listed per response; the rest are counted
+
 # Steps.
 MAX_SLEEP_SECONDS = 300  # a step's `sleep` (the schema's maximum; a test keeps them equal)
 

@@ -53,6 +53,7 @@ class RunCommand:
     sandbox: bool
     reports: tuple[str | None, str | None, str | None]  # --report, --junit, --html
     colour: bool
+    openapi: Sequence[str] = ()  # --openapi: descriptions every flow's responses are checked against
 
     def execute(self) -> int:
         """Run, report, and return the exit code (0, 1, 130 or 143); load and usage errors raise."""
@@ -65,6 +66,7 @@ class RunCommand:
             flows = _select(
                 load_flows(self.paths, extra_names=self.overrides, exclude=self.exclude), self.tags, self.paths
             )
+            contracts = _contracts(flows, self.openapi)
         except LoadError as err:
             files.write_load_errors(err.problems, context)
             raise
@@ -73,18 +75,26 @@ class RunCommand:
         # collections the run triggers need not walk thousands of steps each time.
         gc.freeze()
         try:
-            return self._run(flows, files, context, env)
+            return self._run(flows, files, context, env, contracts)
         finally:
             gc.unfreeze()  # run in-process (tests, pytest), what was frozen is collectable again
 
-    def _run(self, flows: list[Flow], files: ReportFiles, context: RunContext, env: dict[str, str]) -> int:
+    def _run(
+        self, flows: list[Flow], files: ReportFiles, context: RunContext, env: dict[str, str], contracts: Any
+    ) -> int:
         seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**31)  # known if interrupted
         with ExitStack() as stack:
             if self.sandbox:
                 env = _start_sandbox(stack, env)
             keep = self.verbosity > 0 or any(self.reports)  # -v and the reports show passed steps in full
             options = RunOptions(
-                vars=self.overrides, env=env, seed=seed, jobs=self.jobs, fail_fast=self.fail_fast, keep_exchanges=keep
+                vars=self.overrides,
+                env=env,
+                seed=seed,
+                jobs=self.jobs,
+                fail_fast=self.fail_fast,
+                keep_exchanges=keep,
+                contracts=contracts,
             )
             run = _ShownRun(flows, options, verbosity=self.verbosity, colour=self.colour)
             with _terminate_as_interrupt():
@@ -104,6 +114,15 @@ class RunCommand:
             )
             return 143 if context.interrupted == "SIGTERM" else 130
         return 0 if result.passed else 1
+
+
+def _contracts(flows: list[Flow], openapi: Sequence[str]) -> Any:
+    """The run's OpenAPI descriptions, each loaded once; None (and no import) when there is none."""
+    if not openapi and not any(f.openapi or any(s.use for s in f.steps) for f in flows):
+        return None
+    from runner.contracts.contracts import load_contracts
+
+    return load_contracts(flows, openapi)
 
 
 def _warn_of_unread(overrides: Mapping[str, Any], flows: list[Flow]) -> None:

@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -27,6 +27,9 @@ from runner.engine.scope import RunScope, VarError
 from runner.engine.step_runner import StepRunner
 from runner.engine.transport import Pools, client_options
 from runner.flowfile.model import Flow
+
+if TYPE_CHECKING:
+    from runner.contracts.contracts import Contracts
 
 
 @dataclass(slots=True)
@@ -44,6 +47,8 @@ class RunOptions:
     # that passed keeps only its status and timing, so memory stays flat over thousands of flows;
     # a step that did not pass always keeps everything.
     keep_exchanges: bool = True
+    # The run's OpenAPI descriptions (runner.contracts.load_contracts); None: no response is checked.
+    contracts: Contracts | None = None
 
 
 @dataclass(slots=True)
@@ -199,7 +204,8 @@ async def run_flow(
     pools = pools or Pools()
     try:
         async with _client(flow, options, pools) as client:
-            steps, cleanup = await StepRunner(flow, client, scope, keep=options.keep_exchanges).run_flow_steps()
+            runner = StepRunner(flow, client, scope, keep=options.keep_exchanges, contracts=options.contracts)
+            steps, cleanup = await runner.run_flow_steps()
     finally:
         if own_pools:
             await pools.aclose()

@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -23,6 +23,9 @@ from runner.engine.scope import MissingSecretError, RunScope, VarError, response
 from runner.flowfile.model import Capture, Flow, Retry, Step, Use
 from runner.flowfile.source import plural
 from runner.flowfile.templates import Template, TemplateRenderError, Tree, condition_text, templates_in
+
+if TYPE_CHECKING:
+    from runner.contracts.contracts import Contracts
 
 RENDER_ERRORS = (TemplateRenderError, MissingSecretError)
 MAX_RETRY_DELAY = 3600.0  # backoff grows the wait up to an hour, never to infinity
@@ -35,11 +38,22 @@ def render(value: Any, scope: dict[str, Any]) -> Any:
 
 
 class StepRunner:
-    def __init__(self, flow: Flow, client: httpx.AsyncClient, scope: RunScope, *, keep: bool = True) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        client: httpx.AsyncClient,
+        scope: RunScope,
+        *,
+        keep: bool = True,
+        contracts: Contracts | None = None,
+    ) -> None:
         self.flow = flow
         self.client = client
         self.scope = scope
         self.keep = keep  # keep the full exchange of steps that pass (see RunOptions.keep_exchanges)
+        self.contracts = contracts
+        # The descriptions this flow's responses are checked against, found once per flow run.
+        self.descriptions = contracts.for_flow(flow) if contracts is not None else []
 
     async def run_flow_steps(self) -> tuple[list[StepResult], list[StepResult]]:
         """The flow's steps, then its `finally` steps, all of which run whatever happened."""
@@ -126,7 +140,8 @@ class StepRunner:
             return self._errored(step, self._explain(err), use.span, started)
         except VarError as err:
             return self._errored(step, f"in {use.flow.path}: {err}", err.var.span, started)
-        steps, cleanup = await StepRunner(use.flow, self.client, child, keep=self.keep).run_flow_steps()
+        runner = StepRunner(use.flow, self.client, child, keep=self.keep, contracts=self.contracts)
+        steps, cleanup = await runner.run_flow_steps()
         children = steps + cleanup
         found = {name: child.value_of(name) for name in use.flow.outputs}
         outputs = {name: value for name, value in found.items() if value is not MISSING}
@@ -178,6 +193,10 @@ class StepRunner:
                 "body", "json", "readable JSON", MISSING, False, step.request.span, response.json_error
             )
             assertions.insert(0, unreadable)
+        if self.descriptions and step.expect.openapi:
+            from runner.engine.contract_checks import contract_results  # only runs with a description
+
+            assertions += contract_results(self.descriptions, request, response, step.span)
         status_first = [a for a in assertions if a.subject == "status"]
         ordered = (*status_first, *capture_results, *(a for a in assertions if a.subject != "status"))
         passed = all(a.passed for a in ordered)

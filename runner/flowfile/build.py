@@ -60,6 +60,7 @@ class FlowBuilder(CheckBuilder):
             outputs=tuple(o for o in data.get("outputs") or [] if isinstance(o, str)),
             finally_steps=finally_steps,
             matrix=self.matrix(data.get("matrix")),
+            openapi=self.descriptions(data.get("openapi")),
         )
         self.check_outputs(flow)
         return flow
@@ -81,6 +82,17 @@ class FlowBuilder(CheckBuilder):
                 )
             out.append(m.Input(name, required, self.value(spec.get("default"), ("inputs", name, "default")), span))
         return tuple(out)
+
+    def descriptions(self, value: Any) -> tuple[m.FileRef, ...]:
+        """`openapi:` — a file or a list of files next to the flow; each must exist (it is
+        parsed once per run, by the run: runner/contracts)."""
+        names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        found = [
+            self.file(name, ("openapi", i) if isinstance(value, list) else ("openapi",))
+            for i, name in enumerate(names)
+            if isinstance(name, str)  # anything else is reported by the schema check
+        ]
+        return tuple(f for f in found if f is not None)
 
     def check_outputs(self, flow: m.Flow) -> None:
         """Each declared output must be something the flow defines: a capture, var or input."""
@@ -295,7 +307,7 @@ class FlowBuilder(CheckBuilder):
         if why:
             self.problem(span, f"`file: {name}`: {why}", "the path is relative to the flow file")
             return None
-        return m.FileRef(str(target), name, span)
+        return m.FileRef(os.path.normpath(target), name, span)
 
 
 BODY_KINDS = ("json", "body", "form", "multipart", "graphql")

@@ -31,6 +31,7 @@ class CheckBuilder(ValueBuilder):
             cookies=self.named(data, "cookies", path),
             css=self.named(data, "css", path, check=lambda q, where: self.query(q, where, "css")),
             xpath=self.named(data, "xpath", path, check=lambda q, where: self.query(q, where, "xpath")),
+            openapi=data.get("openapi") is not False,
         )
 
     def named(

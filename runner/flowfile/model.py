@@ -129,6 +129,7 @@ class Expect:
     cookies: tuple[NamedChecks, ...] = ()  # cookies the response sets
     css: tuple[NamedChecks, ...] = ()  # selector -> the text of its first match
     xpath: tuple[NamedChecks, ...] = ()  # expression -> its value
+    openapi: bool = True  # False: the OpenAPI descriptions of the run leave this response alone
 
     def named(self) -> tuple[NamedChecks, ...]:
         return (*self.headers, *self.bytes, *self.cookies, *self.css, *self.xpath)
@@ -300,6 +301,7 @@ class Flow:
     outputs: tuple[str, ...] = ()
     finally_steps: tuple[Step, ...] = ()
     matrix: tuple[dict[str, Any], ...] = ()  # rows of variables; empty: run once
+    openapi: tuple[FileRef, ...] = ()  # descriptions every response of the flow is checked against
 
     def __repr__(self) -> str:  # short: the full model would print every step and the file text
         return f"Flow({self.name!r} from {self.source.path!r})"

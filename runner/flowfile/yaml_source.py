@@ -107,9 +107,10 @@ class Document:
 
 
 class _Converter:
-    def __init__(self, doc: Document, loader: Any) -> None:  # _Loader or _CLoader
+    def __init__(self, doc: Document, loader: Any, max_values: int) -> None:  # _Loader or _CLoader
         self.doc = doc
         self.loader = loader
+        self.max_values = max_values
         self.count = 0
         self.problems: list[Problem] = []
         self.visited: set[int] = set()
@@ -121,7 +122,7 @@ class _Converter:
 
     def convert(self, node: yaml.Node, path: Path) -> Any:
         self.count += 1
-        if self.count > MAX_YAML_VALUES:
+        if self.count > self.max_values:
             # Point at the entry whose expansion crossed the bound, not deep inside an anchor.
             raise _TooLargeError(self.doc.key_span(path[:1]) if path else self.span(node), bool(self.seen_twice))
         if len(path) > MAX_YAML_DEPTH:
@@ -289,9 +290,10 @@ def _yaml_problem(source: SourceFile, err: yaml.MarkedYAMLError) -> Problem:
     return Problem(span, f"invalid YAML: {what}", hint)
 
 
-def parse_yaml(source: SourceFile) -> tuple[Document, list[Problem]]:
-    """Parse `source`, one YAML document, into a `Document`; errors come back as problems."""
-    return _parse(source, several=False)[0]
+def parse_yaml(source: SourceFile, *, max_values: int = MAX_YAML_VALUES) -> tuple[Document, list[Problem]]:
+    """Parse `source`, one YAML document, into a `Document`; errors come back as problems.
+    `max_values` bounds the values it may hold, aliases expanded (an OpenAPI file holds more)."""
+    return _parse(source, several=False, max_values=max_values)[0]
 
 
 def parse_yaml_documents(source: SourceFile) -> list[tuple[Document, list[Problem]]]:
@@ -300,7 +302,9 @@ def parse_yaml_documents(source: SourceFile) -> list[tuple[Document, list[Proble
     return _parse(source, several=True)
 
 
-def _parse(source: SourceFile, *, several: bool) -> list[tuple[Document, list[Problem]]]:
+def _parse(
+    source: SourceFile, *, several: bool, max_values: int = MAX_YAML_VALUES
+) -> list[tuple[Document, list[Problem]]]:
     control = _control_character(source)
     if control is not None:
         return [(Document(source, None), [control])]
@@ -313,12 +317,12 @@ def _parse(source: SourceFile, *, several: bool) -> list[tuple[Document, list[Pr
             doc = Document(source, None)
             if root is None:
                 break
-            converter = _Converter(doc, loader)
+            converter = _Converter(doc, loader, max_values)
             doc.data = converter.convert(root, ())
             if doc.data is not None or not several:
                 found.append((doc, converter.problems))
     except _TooLargeError as err:
-        found.append((doc, [_too_large(err)]))
+        found.append((doc, [_too_large(err, max_values)]))
     except (_TooDeepError, RecursionError) as err:
         deep = err.span if isinstance(err, _TooDeepError) else Span(source, 1, 1)
         hint = "flatten the data; an alias that contains itself (&a {b: *a}) nests without end"
@@ -337,9 +341,9 @@ def _roots(loader: Any) -> Iterator[yaml.Node | None]:
         yield loader.get_node()
 
 
-def _too_large(err: _TooLargeError) -> Problem:
+def _too_large(err: _TooLargeError, max_values: int) -> Problem:
     if err.aliases:
         hint = "this looks like an alias bomb; write the data out without deep `*alias` nesting"
-        return Problem(err.span, f"the document expands to more than {MAX_YAML_VALUES:,} values", hint)
+        return Problem(err.span, f"the document expands to more than {max_values:,} values", hint)
     hint = "split it into several flows (`use:`), or move data into a matrix or schema file"
-    return Problem(err.span, f"the document holds more than {MAX_YAML_VALUES:,} values", hint)
+    return Problem(err.span, f"the document holds more than {max_values:,} values", hint)

@@ -1,0 +1,1 @@
+"""OpenAPI contracts: descriptions loaded once per run, responses checked against them, coverage."""
