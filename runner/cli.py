@@ -162,6 +162,46 @@ def list_flows(paths: Sequence[str], exclude: Sequence[str]) -> None:
             click.echo(f"  {step.index + 1}. {step.name}  (line {step.span.line})")
 
 
+@cli.command()
+@click.option(
+    "--openapi",
+    "specs",
+    multiple=True,
+    metavar="SPEC",
+    help="An OpenAPI description (repeatable; default: the flows' own).",
+)
+@PATHS
+@EXCLUDE
+@click.option("--report", metavar="F.json", help="A JSON report of a run (`apiflow run --report`): what it received.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    metavar="PERCENT",
+    help="Exit 1 when coverage is lower: received responses with --report, sent operations without.",
+)
+def coverage(
+    specs: Sequence[str], paths: Sequence[str], exclude: Sequence[str], report: str | None, as_json: bool,
+    fail_under: float | None,
+) -> None:  # fmt: skip
+    """Show which operations of OpenAPI descriptions the flows in PATHS send, and a run received."""
+    import json
+
+    from runner.contracts.contracts import load_contracts
+    from runner.contracts.coverage import coverage as measure
+    from runner.flowfile.loader import load_flows
+
+    flows = load_flows(paths, runnable=False, exclude=exclude)
+    contracts = load_contracts(flows, specs)
+    named = [] if contracts is None else contracts.everywhere if specs else contracts.descriptions
+    if not named:
+        raise UsageError("no OpenAPI description: give one with --openapi SPEC, or name one in the flows (openapi:)")
+    result = measure(named, flows, report)
+    click.echo(json.dumps(result.as_json(), indent=2) if as_json else result.as_text())
+    if fail_under is not None and result.score < fail_under:
+        _fail(f"coverage {result.score:.1f}% is under --fail-under {fail_under:g}%", 1)
+
+
 @cli.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8900, show_default=True, help="The port to listen on.")

@@ -223,3 +223,49 @@ def test_flows_without_openapi_do_not_import_the_validator(tmp_path):
         [sys.executable, "-c", code, str(tmp_path / "f.yaml")], check=False, capture_output=True, text=True
     )
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_coverage_text_and_json_with_and_without_a_report(cli, write, pets, specs, tmp_path):
+    write(flow(get("ok"), get("not-found", extra=", expect: {status: 404}")), "flows/pets.yaml")
+    (tmp_path / "flows" / "pets.v30.yaml").write_text((DATA / "pets.v30.yaml").read_text())
+    flows = tmp_path / "flows"
+    text = cli("coverage", flows)
+    assert text.code == 0, text.output
+    assert "GET /pets/{petId}" in text.out and "sent: 1 of 2 operations (50%)" in text.out
+    report = tmp_path / "run.json"
+    assert cli("run", "--report", report, flows, env={"PETS": pets}).code == 0
+    data = json.loads(cli("coverage", flows, "--report", report, "--json").out)
+    rows = {(r["operation"], r["status"]): (r["sent"], r["received"]) for r in data["operations"]}
+    assert rows[("GET /pets/{petId}", "200")] == (True, True)
+    assert rows[("GET /pets/{petId}", "404")] == (True, True)
+    assert rows[("GET /pets/mine", "200")] == (False, False)
+    assert data["sent_percent"] == 50.0 and data["received_percent"] == round(200 / 3, 1)
+    under = cli("coverage", flows, "--report", report, "--fail-under", "90")
+    assert under.code == 1 and "coverage 66.7% is under --fail-under 90%" in under.err
+
+
+def test_coverage_with_openapi_on_the_command_line_and_without_any(cli, write, specs):
+    path = write(flow("{name: Mine, request: {url: 'https://pets.example.com/api/v1/pets/mine'}}", spec=None))
+    result = cli("coverage", "--openapi", specs / "pets.v31.yaml", path)
+    assert result.code == 0 and "sent: 1 of 1 operations (100%)" in result.out  # `mine` as a {petId}
+    result = cli("coverage", "--openapi", specs / "pets.v30.yaml", path)
+    assert "sent: 1 of 2 operations (50%)" in result.out  # a literal host is left out
+    result = cli("coverage", path)
+    assert result.code == 2 and "no OpenAPI description" in result.err
+
+
+def test_static_paths_resolve_vars_made_of_vars():
+    from runner.contracts.coverage import static_path
+    from runner.flowfile.loader import load_flow
+
+    flow = load_flow(Path(__file__).resolve().parent.parent / "flows" / "bigcommerce" / "checkout-new-card.yaml")
+    assert static_path("{{ api }}/v3/carts/{{ checkout_id }}", flow) == "/stores/x/v3/carts/x"
+    assert static_path("{{ payments }}/payments", flow) == "/stores/x/payments"
+    assert static_path("https://h.example/a/{{ id }}?q=1", flow) == "/a/x"
+
+
+def test_reports_and_the_console_say_what_was_checked(run, specs):
+    result, steps = run(flow(get("ok"), get("ok", "/elsewhere"), get("ok", extra=", expect: {openapi: false}")))
+    assert result.code == 0, result.output
+    assert [s["openapi"] for s in steps] == ["GET /pets/{petId}", "not described", None]
+    assert "openapi: 1 response checked against their operations (0 failed), 1 not described" in result.out

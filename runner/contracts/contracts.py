@@ -26,6 +26,11 @@ class Contracts:
         return own + [d for d in self._everywhere if d not in own]
 
     @property
+    def everywhere(self) -> list[Description]:
+        """Those given on the command line (`--openapi`)."""
+        return list(self._everywhere)
+
+    @property
     def descriptions(self) -> list[Description]:
         return list({id(d): d for d in [*self._by_file.values(), *self._everywhere]}.values())
 

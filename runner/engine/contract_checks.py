@@ -16,7 +16,8 @@ from runner.flowfile.source import Span
 
 def contract_results(
     descriptions: list[Description], request: SentRequest, response: ReceivedResponse, span: Span
-) -> list[AssertionResult]:
+) -> tuple[list[AssertionResult], str]:
+    """The checks of the response, and what it was checked against (`POST /carts`, "not described")."""
     path = urllib.parse.urlsplit(request.url).path or "/"
     for description in descriptions:
         operation = description.match(request.method, path)
@@ -27,11 +28,17 @@ def contract_results(
             operation, response.status, response.headers, response.body, response.json, response.is_json
         )
         if not mismatches:
-            return [AssertionResult(subject, "conforms", description.path, "conforms", True, span, note)]
+            return [
+                AssertionResult(subject, "conforms", description.path, "conforms", True, span, note)
+            ], operation.name
         suffix = f"; {note}" if note else ""
-        return [
+        checks = [
             AssertionResult(subject, m.rule, m.expected, m.actual, False, span, m.message + suffix) for m in mismatches
         ]
+        return checks, operation.name
     files = ", ".join(d.path for d in descriptions)
     why = f"not described: no operation of {files} matches {request.method} {path}"
-    return [AssertionResult("openapi", "described", "an operation", "not described", True, span, why)]
+    return [AssertionResult("openapi", "described", "an operation", NOT_DESCRIBED, True, span, why)], NOT_DESCRIBED
+
+
+NOT_DESCRIBED = "not described"

@@ -96,6 +96,7 @@ class StepResult:
     elapsed_ms: float = 0.0
     attempts: int = 1  # how many times the request was sent (`retry`)
     children: tuple[StepResult, ...] = ()  # the steps of the flow a `use` step ran
+    contract: str = ""  # the OpenAPI operation the response was checked against, or "not described"
 
     def __repr__(self) -> str:  # short: asyncio prints finished tasks' results in its reprs
         return f"StepResult({self.step.name!r}, {self.outcome})"

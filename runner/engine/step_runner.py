@@ -193,10 +193,12 @@ class StepRunner:
                 "body", "json", "readable JSON", MISSING, False, step.request.span, response.json_error
             )
             assertions.insert(0, unreadable)
+        contract = ""
         if self.descriptions and step.expect.openapi:
             from runner.engine.contract_checks import contract_results  # only runs with a description
 
-            assertions += contract_results(self.descriptions, request, response, step.span)
+            checks, contract = contract_results(self.descriptions, request, response, step.span)
+            assertions += checks
         status_first = [a for a in assertions if a.subject == "status"]
         ordered = (*status_first, *capture_results, *(a for a in assertions if a.subject != "status"))
         passed = all(a.passed for a in ordered)
@@ -212,6 +214,7 @@ class StepRunner:
             captures=captured,
             variables={} if passed else self._variables(step),
             elapsed_ms=(time.perf_counter() - started) * 1000,
+            contract=contract,
         )
 
     def _errored(self, step: Step, message: str, span: Any, started: float, request: Any = None) -> StepResult:

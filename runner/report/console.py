@@ -166,6 +166,9 @@ class ConsoleReport:
         )
         colour = "green" if failed == 0 else "red"
         line = self.paint(f"{flow_part} · {step_part} · {elapsed_s:.2f} s · seed {seed}", fg=colour, bold=True)
+        contracts = _contract_line(steps)
+        if contracts:
+            line = f"{contracts}\n{line}"
         if len(flows) < 2:
             return line
         rows = [
@@ -199,3 +202,22 @@ class ConsoleReport:
     @staticmethod
     def _where(span: Span | None) -> str:
         return f"{span}: " if span else ""
+
+
+def _contract_line(steps: list[StepResult]) -> str:
+    """`openapi: 42 responses checked (0 failed), 1 not described`, when a description was used."""
+    every: list[StepResult] = []
+    stack = list(steps)
+    while stack:
+        step = stack.pop()
+        every.append(step)
+        stack.extend(step.children)
+    checked = [s for s in every if s.contract and s.contract != "not described"]
+    undescribed = sum(1 for s in every if s.contract == "not described")
+    if not checked and not undescribed:
+        return ""
+    failed = sum(1 for s in checked if any(not a.passed and a.subject.startswith("openapi") for a in s.assertions))
+    return (
+        f"openapi: {plural(len(checked), 'response')} checked against their operations ({failed} failed), "
+        f"{undescribed} not described"
+    )

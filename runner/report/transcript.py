@@ -153,6 +153,7 @@ class Transcriber:
             "error_location": _location(result.error_span),
             "variables": self.value(result.variables),
             "curl": curl_command(result.request, self.redactor) if failed and result.request else None,
+            "openapi": result.contract or None,
             "steps": [self.step(c) for c in result.children],
         }
 
