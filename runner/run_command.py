@@ -85,7 +85,7 @@ class RunCommand:
         seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**31)  # known if interrupted
         with ExitStack() as stack:
             if self.sandbox:
-                env = _start_sandbox(stack, env)
+                env = sandbox_env(stack, env)
             keep = self.verbosity > 0 or any(self.reports)  # -v and the reports show passed steps in full
             options = RunOptions(
                 vars=self.overrides,
@@ -105,6 +105,10 @@ class RunCommand:
                     result = run.interrupted(context.interrupted)
         context.elapsed_ms = (datetime.now(UTC) - context.started_at).total_seconds() * 1000
         files.write(result.flows, result.redactor, result.seed, context)
+        if os.environ.get("GITHUB_ACTIONS") == "true":  # annotations on the failed lines, a job summary
+            from runner.report import github
+
+            github.report(result.flows, result.redactor)
         if context.interrupted:
             written = ", ".join(filter(None, (files.json, files.junit, files.html)))
             click.echo(
@@ -166,16 +170,16 @@ def _raise_terminated() -> None:
     raise Terminated
 
 
-def _start_sandbox(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
+def sandbox_env(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
     """Serve the sandbox for the run, in a child process (it does not share this interpreter's
     lock with the runner); BC_* values the user set themselves are kept."""
     url, store_hash, token = stack.enter_context(_sandbox_process())
-    sandbox_env = {"BC_API_URL": url, "BC_PAYMENTS_URL": url, "BC_STORE_HASH": store_hash, "BC_ACCESS_TOKEN": token}
-    kept = sorted(k for k in sandbox_env if k in env)
+    variables = {"BC_API_URL": url, "BC_PAYMENTS_URL": url, "BC_STORE_HASH": store_hash, "BC_ACCESS_TOKEN": token}
+    kept = sorted(k for k in variables if k in env)
     click.echo(f"Target: the embedded BigCommerce sandbox at {url} (apiflow sandbox; no real store is called)")
     if kept:
         click.echo(f"  kept from your environment: {', '.join(kept)}")
-    return sandbox_env | env
+    return variables | env
 
 
 @contextmanager

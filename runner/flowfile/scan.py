@@ -58,9 +58,7 @@ def _search(root: Path, exclude: Sequence[str]) -> list[Path]:
         subfolders[:] = sorted(d for d in subfolders if not _skipped_folder(here / d, root, exclude))
         for name in sorted(names):
             path = here / name
-            if path.suffix not in FLOW_SUFFIXES or _excluded(path, root, exclude):
-                continue
-            if fs.kind(path) == "file" and _has_steps(path):  # never opens a pipe named x.yaml
+            if not _excluded(path, root, exclude) and is_flow_file(path):  # never opens a pipe named x.yaml
                 flows.append(path)
     return flows
 
@@ -75,6 +73,12 @@ def _excluded(path: Path, root: Path, exclude: Sequence[str]) -> bool:
     """Whether an --exclude glob matches the path below the searched folder, or its name."""
     relative = path.relative_to(root).as_posix()
     return any(fnmatch.fnmatch(relative, g) or fnmatch.fnmatch(path.name, g) for g in exclude)
+
+
+def is_flow_file(path: Path) -> bool:
+    """Whether a file found while searching is a flow: `*.yaml`/`*.yml`, a regular file, with a
+    top-level `steps:` (the rule `apiflow run FOLDER` applies, and the pytest plugin too)."""
+    return path.suffix in FLOW_SUFFIXES and fs.kind(path) == "file" and _has_steps(path)
 
 
 def _has_steps(path: Path) -> bool:
