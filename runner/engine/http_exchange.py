@@ -16,7 +16,7 @@ import os
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import IO, Any
@@ -62,6 +62,7 @@ class Outgoing:
     follow_redirects: bool | None = None
     files: list[IO[bytes]] = field(default_factory=list)  # closed by `close`, sent or not
     body_note: bytes | None = None  # what reports show for a streamed body (files are never dumped)
+    asynchronous: bool = True  # built for an `httpx.AsyncClient` (else a blocking `httpx.Client`)
 
     def close(self) -> None:
         for handle in self.files:
@@ -74,7 +75,7 @@ class Outgoing:
 
 
 def build_request(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient | httpx.Client,
     request: Request,
     defaults: HttpDefaults,
     scope: dict[str, Any],
@@ -96,6 +97,7 @@ def build_request(
         request=_unbuilt(),  # replaced below, once the body is built
         auth=auth if isinstance(auth, httpx.Auth) else None,
         follow_redirects=request.follow_redirects,
+        asynchronous=isinstance(client, httpx.AsyncClient),
     )
     try:
         body = _body(request, scope, redactor, outgoing, headers)
@@ -169,7 +171,8 @@ def _body(
     if request.body is not None:
         return {"content": _text(_render(request.body, scope)).encode()}
     if request.body_file is not None:
-        stream = _FileStream(_open(request.body_file, outgoing))
+        kind = _AsyncFileStream if outgoing.asynchronous else _FileStream
+        stream = kind(_open(request.body_file, outgoing))
         outgoing.body_note = _file_note(request.body_file, stream.size).encode()
         headers.setdefault("content-length", ("Content-Length", str(stream.size)))  # not chunked
         return {"content": stream}
@@ -227,16 +230,29 @@ def _file_note(file: FileRef, size: int) -> str:
     return f"<file {file.shown}, {size:,} bytes>"
 
 
-class _FileStream(httpx.AsyncByteStream):
+class _FileStream(httpx.SyncByteStream):
     """A file sent as the body, a chunk at a time, from its start at each sending (a retry)."""
 
     def __init__(self, handle: IO[bytes]) -> None:
         self._handle = handle
         self.size = os.fstat(handle.fileno()).st_size
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    def __iter__(self) -> Iterator[bytes]:
         self._handle.seek(0)
         while chunk := self._handle.read(64 * 1024):
+            yield chunk
+
+
+class _AsyncFileStream(httpx.AsyncByteStream):
+    """The same for the asyncio client (httpx takes a body's kind from what it can iterate, so
+    this one offers only `__aiter__`)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._file = _FileStream(handle)
+        self.size = self._file.size
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._file:
             yield chunk
 
 
@@ -257,74 +273,102 @@ async def send(client: httpx.AsyncClient, outgoing: Outgoing, max_bytes: int) ->
                 request, stream=True, auth=outgoing.auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=redirects
             )
             try:
-                body = await _read_body(response, max_bytes)
+                reader = _BodyReader(response, max_bytes)
+                async for chunk in response.aiter_raw() if reader.inflates else response.aiter_bytes():
+                    reader.feed(chunk)
             finally:
                 await response.aclose()
-    except (TimeoutError, httpx.TimeoutException) as err:
-        # httpx's own timeouts bound each wait; `asyncio.timeout` the whole: one message for both.
+    except (TimeoutError, httpx.TimeoutException, httpx.HTTPError, OSError, ValueError, ExceptionGroup) as err:
+        raise _failure(err, request, seconds) from None
+    return _received(response, reader.body(), (time.perf_counter() - started) * 1000)
+
+
+def send_sync(client: httpx.Client, outgoing: Outgoing, max_bytes: int) -> ReceivedResponse:
+    """`send` for a blocking client (a Locust user on gevent): the same reading, limits and
+    messages; the whole-exchange timeout is checked as each chunk arrives (httpx bounds each wait)."""
+    started = time.perf_counter()
+    request = outgoing.request
+    seconds = (request.extensions.get("timeout") or {}).get("read")
+    redirects = client.follow_redirects if outgoing.follow_redirects is None else outgoing.follow_redirects
+    try:
+        response = client.send(
+            request, stream=True, auth=outgoing.auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=redirects
+        )
+        try:
+            reader = _BodyReader(response, max_bytes)
+            for chunk in response.iter_raw() if reader.inflates else response.iter_bytes():
+                reader.feed(chunk)
+                if seconds is not None and time.perf_counter() - started > seconds:
+                    raise TimeoutError
+        finally:
+            response.close()
+    except (TimeoutError, httpx.TimeoutException, httpx.HTTPError, OSError, ValueError, ExceptionGroup) as err:
+        raise _failure(err, request, seconds) from None
+    return _received(response, reader.body(), (time.perf_counter() - started) * 1000)
+
+
+def _failure(err: BaseException, request: httpx.Request, seconds: float | None) -> ExchangeError:
+    """A transport failure as one line a person can act on."""
+    if isinstance(err, ExchangeError):
+        return err
+    if isinstance(err, (TimeoutError, httpx.TimeoutException)):
+        # httpx's own timeouts bound each wait; the whole exchange is bounded too: one message.
         phase = " (could not connect)" if isinstance(err, httpx.ConnectTimeout) else ""
-        raise ExchangeError(f"no complete response from {_origin(request)} within {seconds} s{phase}") from None
-    except httpx.ConnectError as err:
-        raise ExchangeError(f"cannot connect to {_origin(request)}: {_reason(err)}") from None
-    except httpx.HTTPError as err:
-        raise ExchangeError(f"the request to {_origin(request)} failed: {_reason(err)}") from None
-    except (OSError, ValueError, ExceptionGroup) as err:
-        # Raised below httpx's own error mapping (an address the resolver refuses, a socket option
-        # out of range): still a failed request, not a crash.
-        raise ExchangeError(f"the request to {_origin(request)} failed: {_reason(err)}") from None
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    return _received(response, body, elapsed_ms)
-
-
-async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
-    """The body, decompressed, refused as soon as it passes `max_bytes`.
-
-    gzip and deflate are inflated here, a MiB at a time and never past the limit: httpx's decoder
-    inflates each chunk whole, and 64 KiB of a gzip bomb is 64 MiB. Other encodings (br, zstd)
-    go through httpx's decoders.
-    """
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        return await _inflate(response, max_bytes, gzip=encoding != "deflate")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():  # decompressed
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(max_bytes)
-        chunks.append(chunk)
-    return b"".join(chunks)
+        return ExchangeError(f"no complete response from {_origin(request)} within {seconds} s{phase}")
+    if isinstance(err, httpx.ConnectError):
+        return ExchangeError(f"cannot connect to {_origin(request)}: {_reason(err)}")
+    # An httpx error, or one raised below httpx's own mapping (an address the resolver refuses,
+    # a socket option out of range): still a failed request, not a crash.
+    return ExchangeError(f"the request to {_origin(request)} failed: {_reason(err)}")
 
 
 _INFLATE_STEP = 1024 * 1024  # inflated a MiB at a time: memory stays near the body's own size
 
 
-async def _inflate(response: httpx.Response, max_bytes: int, *, gzip: bool) -> bytes:
-    # gzip: its header; deflate: zlib's header, or (as some servers send it) raw deflate.
-    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
-    chunks: list[bytes] = []
-    size = 0
-    started = False
-    async for raw in response.aiter_raw():
-        data = raw
+class _BodyReader:
+    """The body, decompressed, refused as soon as it passes `max_bytes`; fed chunk by chunk.
+
+    gzip and deflate are inflated here, a MiB at a time and never past the limit: httpx's decoder
+    inflates each chunk whole, and 64 KiB of a gzip bomb is 64 MiB. Other encodings (br, zstd)
+    go through httpx's decoders (`inflates` is False: feed it decoded bytes).
+    """
+
+    def __init__(self, response: httpx.Response, max_bytes: int) -> None:
+        self.encoding = response.headers.get("content-encoding", "").strip().lower()
+        self.inflates = self.encoding in ("gzip", "x-gzip", "deflate")
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.chunks: list[bytes] = []
+        gzip = self.encoding != "deflate"
+        # gzip: its header; deflate: zlib's header, or (as some servers send it) raw deflate.
+        self.decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
+        self.started = False
+
+    def feed(self, data: bytes) -> None:
+        if not self.inflates:
+            self._keep(data)
+            return
         while data:
             try:
-                out = decoder.decompress(data, min(max_bytes - size + 1, _INFLATE_STEP))
+                out = self.decoder.decompress(data, min(self.max_bytes - self.size + 1, _INFLATE_STEP))
             except zlib.error as err:
-                if gzip or started:
-                    raise ExchangeError(
-                        f"the response body does not decompress ({response.headers['content-encoding']}): {err}"
-                    ) from None
-                decoder = zlib.decompressobj(-zlib.MAX_WBITS)
-                started = True
+                if self.encoding != "deflate" or self.started:
+                    raise ExchangeError(f"the response body does not decompress ({self.encoding}): {err}") from None
+                self.decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+                self.started = True
                 continue
-            started = True
-            size += len(out)
-            if size > max_bytes:
-                raise _too_large(max_bytes)
-            chunks.append(out)
-            data = decoder.unconsumed_tail
-    return b"".join(chunks)
+            self.started = True
+            self._keep(out)
+            data = self.decoder.unconsumed_tail
+
+    def _keep(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            raise _too_large(self.max_bytes)
+        self.chunks.append(data)
+
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 def _too_large(max_bytes: int) -> ExchangeError:

@@ -22,9 +22,9 @@ import httpx
 
 from runner import __version__
 from runner.engine.redact import Redactor
-from runner.engine.results import FlowResult, not_run
+from runner.engine.results import FlowResult, StepResult, not_run
 from runner.engine.scope import RunScope, VarError
-from runner.engine.step_runner import StepRunner
+from runner.engine.step_runner import StepRunner, drive
 from runner.engine.transport import Pools, client_options
 from runner.flowfile.model import Flow
 
@@ -192,23 +192,95 @@ async def run_flow(
 ) -> FlowResult:
     """One run of `flow`: its vars (the row's and --var values win), steps, then `finally`."""
     started = time.perf_counter()
-    scope = RunScope(env, redactor, data_seed or str(seed), frozen=options.seed is not None)
-    row = row_used(row, options.vars)  # the run's title shows the values it used
-    try:
-        scope.set_vars(flow, {**(row or {}), **options.vars})
-    except VarError as err:
-        return FlowResult(
-            flow, not_run(flow.steps), _ms(started), seed, error=str(err), error_span=err.var.span, row=row
-        )
+    scope, row, failed = _start_flow(flow, options, env, redactor, seed, row, data_seed, started)
+    if failed is not None:
+        return failed
     own_pools = pools is None  # a flow run alone has connections of its own
     pools = pools or Pools()
     try:
         async with _client(flow, options, pools) as client:
             runner = StepRunner(flow, client, scope, keep=options.keep_exchanges, contracts=options.contracts)
-            steps, cleanup = await runner.run_flow_steps()
+            steps, cleanup = await drive(runner.run_flow_steps(), client)
     finally:
         if own_pools:
             await pools.aclose()
+    return _finished(flow, steps, cleanup, scope, seed, row, started)
+
+
+def run_flow_blocking(
+    flow: Flow,
+    options: RunOptions,
+    env: Mapping[str, str],
+    redactor: Redactor,
+    seed: int,
+    transport: httpx.BaseTransport,
+    *,
+    row: dict[str, Any] | None = None,
+    data_seed: str | None = None,
+) -> FlowResult:
+    """`run_flow` on a blocking `httpx.Client` over `transport` (kept open for the next run):
+    for Locust's gevent users, which cannot run an asyncio loop. The same steps, checks, captures."""
+    from runner.engine.step_runner import drive_sync
+
+    started = time.perf_counter()
+    scope, row, failed = _start_flow(flow, options, env, redactor, seed, row, data_seed, started)
+    if failed is not None:
+        return failed
+    client = httpx.Client(
+        headers={"User-Agent": f"apiflow/{__version__}"},
+        follow_redirects=flow.http.follow_redirects,
+        timeout=flow.http.timeout,
+        transport=_Kept(transport),
+    )
+    with client:
+        runner = StepRunner(flow, client, scope, keep=options.keep_exchanges, contracts=options.contracts)
+        steps, cleanup = drive_sync(runner.run_flow_steps(), client)
+    return _finished(flow, steps, cleanup, scope, seed, row, started)
+
+
+class _Kept(httpx.BaseTransport):
+    """A transport lent to one client: closing the client leaves it open for the next run."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self._transport = transport
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._transport.handle_request(request)
+
+
+def _start_flow(
+    flow: Flow,
+    options: RunOptions,
+    env: Mapping[str, str],
+    redactor: Redactor,
+    seed: int,
+    row: dict[str, Any] | None,
+    data_seed: str | None,
+    started: float,
+) -> tuple[RunScope, dict[str, Any] | None, FlowResult | None]:
+    """A run's scope with its vars set, the row as the run uses it, or the result of a run that
+    could not start (a var that does not render)."""
+    scope = RunScope(env, redactor, data_seed or str(seed), frozen=options.seed is not None)
+    row = row_used(row, options.vars)  # the run's title shows the values it used
+    try:
+        scope.set_vars(flow, {**(row or {}), **options.vars})
+    except VarError as err:
+        failed = FlowResult(
+            flow, not_run(flow.steps), _ms(started), seed, error=str(err), error_span=err.var.span, row=row
+        )
+        return scope, row, failed
+    return scope, row, None
+
+
+def _finished(
+    flow: Flow,
+    steps: list[StepResult],
+    cleanup: list[StepResult],
+    scope: RunScope,
+    seed: int,
+    row: dict[str, Any] | None,
+    started: float,
+) -> FlowResult:
     return FlowResult(
         flow, tuple(steps), _ms(started), seed, finally_steps=tuple(cleanup), row=row, variables=dict(scope.vars)
     )

@@ -3,6 +3,11 @@
 One `StepRunner` per flow run (and one per `use` of a sub-flow, sharing the HTTP client, so a
 sub-flow's requests belong to the same session). Per attempt: render → send → status → captures
 → the other expectations, every check collected before the step is judged.
+
+The steps are written once, without I/O: they are generators that yield what they need done —
+`Send` a request, `Sleep` — and get the response (or the `ExchangeError`) back. Two drivers do
+it: `drive` on asyncio for `apiflow run`, `drive_sync` on a blocking `httpx.Client` for Locust's
+gevent users (runner/load), so both run exactly the same render → send → check → capture.
 """
 
 from __future__ import annotations
@@ -10,14 +15,14 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 
 from runner.engine.assertions import check_response, render_with
-from runner.engine.http_exchange import ExchangeError, build_request, send
+from runner.engine.http_exchange import ExchangeError, Outgoing, build_request, send, send_sync
 from runner.engine.results import MISSING, AssertionResult, Outcome, ReceivedResponse, StepResult, not_run
 from runner.engine.scope import MissingSecretError, RunScope, VarError, response_view
 from runner.flowfile.model import Capture, Flow, Retry, Step, Use
@@ -28,9 +33,71 @@ if TYPE_CHECKING:
     from runner.contracts.contracts import Contracts
 
 RENDER_ERRORS = (TemplateRenderError, MissingSecretError)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send this request and give back its `ReceivedResponse`, or throw its `ExchangeError`."""
+
+    outgoing: Outgoing
+    max_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    seconds: float
+
+
+Steps = Generator[Send | Sleep, Any, T]
 MAX_RETRY_DELAY = 3600.0  # backoff grows the wait up to an hour, never to infinity
 # The wait between attempts; a name of this module so tests can observe the delays.
 sleep = asyncio.sleep
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    value: Any
+
+
+def _advance(steps: Steps[Any], reply: Any, error: ExchangeError | None) -> Send | Sleep | _Done:
+    """Give the steps the last reply (or throw its error in) and take what they ask next."""
+    try:
+        return steps.throw(error) if error is not None else steps.send(reply)
+    except StopIteration as done:
+        return _Done(done.value)
+
+
+async def drive(steps: Steps[T], client: httpx.AsyncClient) -> T:
+    """Run `steps` on asyncio: each `Send` over `client`, each `Sleep` with `sleep`."""
+    reply: Any = None
+    error: ExchangeError | None = None
+    while not isinstance(effect := _advance(steps, reply, error), _Done):
+        reply, error = None, None
+        if isinstance(effect, Sleep):
+            await sleep(effect.seconds)
+            continue
+        try:
+            reply = await send(client, effect.outgoing, effect.max_bytes)
+        except ExchangeError as err:
+            error = err
+    return cast(T, effect.value)
+
+
+def drive_sync(steps: Steps[T], client: httpx.Client, *, wait: Callable[[float], None] = time.sleep) -> T:
+    """Run `steps` blocking (a gevent user, where sockets and `time.sleep` yield to the others)."""
+    reply: Any = None
+    error: ExchangeError | None = None
+    while not isinstance(effect := _advance(steps, reply, error), _Done):
+        reply, error = None, None
+        if isinstance(effect, Sleep):
+            wait(effect.seconds)
+            continue
+        try:
+            reply = send_sync(client, effect.outgoing, effect.max_bytes)
+        except ExchangeError as err:
+            error = err
+    return cast(T, effect.value)
 
 
 def render(value: Any, scope: dict[str, Any]) -> Any:
@@ -41,7 +108,7 @@ class StepRunner:
     def __init__(
         self,
         flow: Flow,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | httpx.Client,
         scope: RunScope,
         *,
         keep: bool = True,
@@ -55,36 +122,37 @@ class StepRunner:
         # The descriptions this flow's responses are checked against, found once per flow run.
         self.descriptions = contracts.for_flow(flow) if contracts is not None else []
 
-    async def run_flow_steps(self) -> tuple[list[StepResult], list[StepResult]]:
+    def run_flow_steps(self) -> Steps[tuple[list[StepResult], list[StepResult]]]:
         """The flow's steps, then its `finally` steps, all of which run whatever happened."""
-        steps = await self.run_steps(self.flow.steps)
-        return steps, await self.run_steps(self.flow.finally_steps, stop_on_failure=False)
+        steps = yield from self.run_steps(self.flow.steps)
+        cleanup = yield from self.run_steps(self.flow.finally_steps, stop_on_failure=False)
+        return steps, cleanup
 
-    async def run_steps(self, steps: Sequence[Step], *, stop_on_failure: bool = True) -> list[StepResult]:
+    def run_steps(self, steps: Sequence[Step], *, stop_on_failure: bool = True) -> Steps[list[StepResult]]:
         """Run `steps` in order; after a failure the rest are not run (unless it is `finally`)."""
         results: list[StepResult] = []
         for step in steps:
-            result = await self.run_step(step)
+            result = yield from self.run_step(step)
             results.append(result)
             if stop_on_failure and not result.passed:
                 results += not_run(steps[len(results) :])
                 break
         return results
 
-    async def run_step(self, step: Step) -> StepResult:
+    def run_step(self, step: Step) -> Steps[StepResult]:
         if step.when is not None:
             skipped = self._skip(step)
             if skipped is not None:
                 return skipped
         if step.sleep:
-            await sleep(step.sleep)
+            yield Sleep(step.sleep)
         if step.request is None and step.use is None:  # a step that only waits
             return StepResult(step, Outcome.PASSED, elapsed_ms=(step.sleep or 0) * 1000)
         if step.use is not None:
-            return await self.run_use(step, step.use)
+            return (yield from self.run_use(step, step.use))
         if step.retry is None:
-            return await self.attempt(step)
-        return await self.run_with_retry(step, step.retry)
+            return (yield from self.attempt(step))
+        return (yield from self.run_with_retry(step, step.retry))
 
     def _skip(self, step: Step) -> StepResult | None:
         """A SKIPPED result when the step's `when` is false (its captures are then not set)."""
@@ -101,15 +169,15 @@ class StepRunner:
             self.scope.skipped[name] = step.name
         return StepResult(step, Outcome.SKIPPED)
 
-    async def run_with_retry(self, step: Step, retry: Retry) -> StepResult:
+    def run_with_retry(self, step: Step, retry: Retry) -> Steps[StepResult]:
         """Send again until the step passes or `until` holds; transport errors only if asked."""
         delay = retry.delay
         for attempt in range(1, retry.attempts + 1):
-            result = await self.attempt(step)
+            result = yield from self.attempt(step)
             done = self._retry_done(result, retry)
             if done or attempt == retry.attempts:
                 break
-            await sleep(delay)
+            yield Sleep(delay)
             delay = min(delay * retry.backoff, MAX_RETRY_DELAY)
         if retry.until is not None and not done and result.response is not None:
             why = f"did not hold after {plural(attempt, 'attempt')}"
@@ -129,7 +197,7 @@ class StepRunner:
         except RENDER_ERRORS:
             return False
 
-    async def run_use(self, step: Step, use: Use) -> StepResult:
+    def run_use(self, step: Step, use: Use) -> Steps[StepResult]:
         """Run the used flow with its inputs; its outputs become captures of this step."""
         started = time.perf_counter()
         try:
@@ -141,7 +209,7 @@ class StepRunner:
         except VarError as err:
             return self._errored(step, f"in {use.flow.path}: {err}", err.var.span, started)
         runner = StepRunner(use.flow, self.client, child, keep=self.keep, contracts=self.contracts)
-        steps, cleanup = await runner.run_flow_steps()
+        steps, cleanup = yield from runner.run_flow_steps()
         children = steps + cleanup
         found = {name: child.value_of(name) for name in use.flow.outputs}
         outputs = {name: value for name, value in found.items() if value is not MISSING}
@@ -157,7 +225,7 @@ class StepRunner:
             elapsed_ms=elapsed,
         )
 
-    async def attempt(self, step: Step) -> StepResult:
+    def attempt(self, step: Step) -> Steps[StepResult]:
         """Send the step's request once and check the response."""
         assert step.request is not None
         started = time.perf_counter()
@@ -169,7 +237,7 @@ class StepRunner:
             span = err.template.span if isinstance(err, TemplateRenderError) else step.request.span
             return self._errored(step, self._explain(err), span, started)
         try:
-            response = await send(self.client, outgoing, self.flow.http.max_response_bytes)
+            response = yield Send(outgoing, self.flow.http.max_response_bytes)
         except ExchangeError as err:
             return self._errored(step, str(err), step.request.span, started, outgoing.sent())
         finally:
