@@ -202,14 +202,90 @@ def coverage(
         _fail(f"coverage {result.score:.1f}% is under --fail-under {fail_under:g}%", 1)
 
 
+@cli.command()
+@PATHS
+@VARS
+@click.option("--env-file", metavar="FILE", help="A dotenv file read as env.NAME and by secret().")
+@click.option("--tag", "tags", multiple=True, help="Load only flows with this tag (repeat for any of several).")
+@click.option("--users", type=click.IntRange(1), default=10, show_default=True, help="Concurrent users.")
+@click.option(
+    "--spawn-rate",
+    type=click.FloatRange(0, min_open=True),
+    default=10,
+    show_default=True,
+    help="Users started per second.",
+)
+@click.option("--run-time", default="30s", show_default=True, help="How long: 45s, 5m, 1h.")
+@click.option("--sandbox", is_flag=True, help="Load the embedded sandbox (its quota off), in a process of its own.")
+@click.option(
+    "--threshold", "thresholds", multiple=True, help="p95<800ms, avg<200ms, error_rate<1%, rps>50, or 'NAME: ...'."
+)
+@click.option("--html", metavar="F.html", help="Write Locust's HTML report.")
+@click.option("--csv", "csv_prefix", metavar="PREFIX", help="Write PREFIX_stats.csv and PREFIX_failures.csv.")
+@click.option("--web", is_flag=True, help="Serve Locust's web UI while the load runs.")
+@click.option("--web-port", type=click.IntRange(1, 65535), default=8089, show_default=True, help="The web UI's port.")
+@click.option("--master", is_flag=True, help="Run as Locust's master: workers do the requests.")
+@click.option("--expect-workers", type=click.IntRange(1), default=1, show_default=True, help="Workers to wait for.")
+@click.option(
+    "--master-bind-port", type=click.IntRange(1, 65535), default=5557, show_default=True, help="The master's port."
+)
+@click.option("--worker", is_flag=True, help="Run as a worker of a master (--master-host).")
+@click.option("--master-host", metavar="HOST", help="Where the master runs (for --worker).")
+@click.option(
+    "--master-port", type=click.IntRange(1, 65535), default=5557, show_default=True, help="The master's port."
+)
+def load(paths: Sequence[str], variables: Sequence[str], **given: Any) -> None:
+    """Run the flows in PATHS as a load test on Locust (`pip install 'apiflow[load]'`)."""
+    try:
+        import gevent  # noqa: F401 - only to say clearly when the extra is missing
+    except ImportError:
+        raise UsageError("apiflow load needs Locust: pip install 'apiflow[load]'") from None
+    from runner.load.command import patch_gevent
+
+    patch_gevent()  # before anything imports ssl or socket; `apiflow run` never gets here
+    from runner.load.command import LoadCommand
+
+    command = LoadCommand(
+        paths=paths,
+        overrides=dict(_parse_var(v) for v in variables),
+        run_time=_seconds(given.pop("run_time")),
+        **given,
+    )
+    sys.exit(command.execute())
+
+
+def _seconds(text: str) -> float:
+    """`45s`, `5m`, `1h`, `1h30m` or a number of seconds."""
+    import re
+
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?", text.strip())
+    if not text.strip() or parts is None:
+        raise UsageError(f"--run-time {text!r}: expected a duration such as 45s, 5m or 1h30m")
+    hours, minutes, seconds = (float(p) if p else 0.0 for p in parts.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total <= 0:
+        raise UsageError(f"--run-time {text!r}: a load runs for more than 0 s")
+    return total
+
+
 @cli.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8900, show_default=True, help="The port to listen on.")
-def sandbox_command(host: str, port: int) -> None:
+@click.option(
+    "--quota",
+    default="10000",
+    show_default=True,
+    metavar="N|off",
+    help="Requests per store per 30 s before 429 (BigCommerce's plan limit); off for load tests.",
+)
+def sandbox_command(host: str, port: int, quota: str) -> None:
     """Serve the embedded BigCommerce sandbox until stopped (Ctrl-C)."""
     from runner.sandbox.catalog import ACCESS_TOKEN, STORE_HASH
     from runner.sandbox.serve import SandboxPortError, bind, serve_forever
 
+    if quota != "off" and not (quota.isdigit() and int(quota) > 0):
+        raise UsageError(f"--quota {quota}: give a number of requests above 0, or off")
+    requests = 10**12 if quota == "off" else int(quota)
     try:
         listening = bind(host, port)  # first, so that --port 0 can say which port it got
     except SandboxPortError as err:
@@ -223,7 +299,7 @@ def sandbox_command(host: str, port: int) -> None:
     click.echo(
         f"  for flows:     BC_API_URL={url} BC_PAYMENTS_URL={url} BC_STORE_HASH={STORE_HASH} BC_ACCESS_TOKEN=..."
     )
-    serve_forever(listening)
+    serve_forever(listening, requests)
 
 
 @cli.command()

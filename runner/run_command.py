@@ -63,7 +63,7 @@ class RunCommand:
         context = RunContext(command_line_vars=self.overrides, env_file=self.env_file, env_file_names=list(from_file))
         env = dict(os.environ) | from_file
         try:
-            flows = _select(
+            flows = select_flows(
                 load_flows(self.paths, extra_names=self.overrides, exclude=self.exclude), self.tags, self.paths
             )
             contracts = _contracts(flows, self.openapi)
@@ -170,10 +170,10 @@ def _raise_terminated() -> None:
     raise Terminated
 
 
-def sandbox_env(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
+def sandbox_env(stack: ExitStack, env: dict[str, str], quota: str | None = None) -> dict[str, str]:
     """Serve the sandbox for the run, in a child process (it does not share this interpreter's
     lock with the runner); BC_* values the user set themselves are kept."""
-    url, store_hash, token = stack.enter_context(_sandbox_process())
+    url, store_hash, token = stack.enter_context(_sandbox_process(quota))
     variables = {"BC_API_URL": url, "BC_PAYMENTS_URL": url, "BC_STORE_HASH": store_hash, "BC_ACCESS_TOKEN": token}
     kept = sorted(k for k in variables if k in env)
     click.echo(f"Target: the embedded BigCommerce sandbox at {url} (apiflow sandbox; no real store is called)")
@@ -183,10 +183,11 @@ def sandbox_env(stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def _sandbox_process() -> Iterator[tuple[str, str, str]]:
+def _sandbox_process(quota: str | None = None) -> Iterator[tuple[str, str, str]]:
     """`apiflow sandbox --port 0` as a child process; yields its URL, store hash and access token,
     as it prints them once its socket listens (connections wait in the backlog until it serves)."""
     command = [sys.executable, "-m", "runner", "sandbox", "--host", "127.0.0.1", "--port", "0"]
+    command += ["--quota", quota] if quota else []
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     try:
         assert child.stdout is not None
@@ -261,7 +262,7 @@ class _ShownRun:
         click.echo(summary, color=self.colour)
 
 
-def _select(flows: list[Flow], tags: Sequence[str], paths: Sequence[str]) -> list[Flow]:
+def select_flows(flows: list[Flow], tags: Sequence[str], paths: Sequence[str]) -> list[Flow]:
     """The flows that carry one of `tags` (all of them when no tag is asked for)."""
     if not tags:
         return flows

@@ -217,6 +217,7 @@ def run_flow_blocking(
     *,
     row: dict[str, Any] | None = None,
     data_seed: str | None = None,
+    on_attempt: Callable[[StepResult], None] | None = None,
 ) -> FlowResult:
     """`run_flow` on a blocking `httpx.Client` over `transport` (kept open for the next run):
     for Locust's gevent users, which cannot run an asyncio loop. The same steps, checks, captures."""
@@ -227,13 +228,15 @@ def run_flow_blocking(
     if failed is not None:
         return failed
     client = httpx.Client(
-        headers={"User-Agent": f"apiflow/{__version__}"},
+        headers=DEFAULT_HEADERS,
         follow_redirects=flow.http.follow_redirects,
         timeout=flow.http.timeout,
         transport=_Kept(transport),
     )
     with client:
-        runner = StepRunner(flow, client, scope, keep=options.keep_exchanges, contracts=options.contracts)
+        runner = StepRunner(
+            flow, client, scope, keep=options.keep_exchanges, contracts=options.contracts, on_attempt=on_attempt
+        )
         steps, cleanup = drive_sync(runner.run_flow_steps(), client)
     return _finished(flow, steps, cleanup, scope, seed, row, started)
 
@@ -286,6 +289,11 @@ def _finished(
     )
 
 
+# Only the encodings apiflow inflates itself, a MiB at a time up to the size limit: httpx would
+# offer br (and zstd) whenever their packages happen to be installed, and decode each chunk whole.
+DEFAULT_HEADERS = {"User-Agent": f"apiflow/{__version__}", "Accept-Encoding": "gzip, deflate"}
+
+
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
@@ -294,7 +302,7 @@ def _client(flow: Flow, options: RunOptions, pools: Pools) -> httpx.AsyncClient:
     """One client per flow run: its cookies are the flow's session; connections are the run's."""
     tls = {"transport": options.transport} if options.transport else client_options(pools, verify=flow.http.verify)
     return httpx.AsyncClient(
-        headers={"User-Agent": f"apiflow/{__version__}"},
+        headers=DEFAULT_HEADERS,
         follow_redirects=flow.http.follow_redirects,
         timeout=flow.http.timeout,
         **tls,

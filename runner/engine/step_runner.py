@@ -113,8 +113,11 @@ class StepRunner:
         *,
         keep: bool = True,
         contracts: Contracts | None = None,
+        on_attempt: Callable[[StepResult], None] | None = None,
     ) -> None:
         self.flow = flow
+        # Called with each attempt's result as soon as it is judged (Locust counts every attempt).
+        self.on_attempt = on_attempt
         self.client = client
         self.scope = scope
         self.keep = keep  # keep the full exchange of steps that pass (see RunOptions.keep_exchanges)
@@ -208,7 +211,9 @@ class StepRunner:
             return self._errored(step, self._explain(err), use.span, started)
         except VarError as err:
             return self._errored(step, f"in {use.flow.path}: {err}", err.var.span, started)
-        runner = StepRunner(use.flow, self.client, child, keep=self.keep, contracts=self.contracts)
+        runner = StepRunner(
+            use.flow, self.client, child, keep=self.keep, contracts=self.contracts, on_attempt=self.on_attempt
+        )
         steps, cleanup = yield from runner.run_flow_steps()
         children = steps + cleanup
         found = {name: child.value_of(name) for name in use.flow.outputs}
@@ -227,6 +232,12 @@ class StepRunner:
 
     def attempt(self, step: Step) -> Steps[StepResult]:
         """Send the step's request once and check the response."""
+        result = yield from self._attempt(step)
+        if self.on_attempt is not None:
+            self.on_attempt(result)
+        return result
+
+    def _attempt(self, step: Step) -> Steps[StepResult]:
         assert step.request is not None
         started = time.perf_counter()
         try:

@@ -61,6 +61,7 @@ class FlowBuilder(CheckBuilder):
             finally_steps=finally_steps,
             matrix=self.matrix(data.get("matrix")),
             openapi=self.descriptions(data.get("openapi")),
+            load_weight=_weight(data.get("load")),
         )
         self.check_outputs(flow)
         return flow
@@ -308,6 +309,11 @@ class FlowBuilder(CheckBuilder):
             self.problem(span, f"`file: {name}`: {why}", "the path is relative to the flow file")
             return None
         return m.FileRef(os.path.normpath(target), name, span)
+
+
+def _weight(value: Any) -> int:
+    weight = value.get("weight", 1) if isinstance(value, dict) else 1
+    return weight if isinstance(weight, int) and not isinstance(weight, bool) and weight >= 1 else 1
 
 
 BODY_KINDS = ("json", "body", "form", "multipart", "graphql")

@@ -302,6 +302,7 @@ class Flow:
     finally_steps: tuple[Step, ...] = ()
     matrix: tuple[dict[str, Any], ...] = ()  # rows of variables; empty: run once
     openapi: tuple[FileRef, ...] = ()  # descriptions every response of the flow is checked against
+    load_weight: int = 1  # `load: {weight: N}`: how often `apiflow load` picks it, relative to others
 
     def __repr__(self) -> str:  # short: the full model would print every step and the file text
         return f"Flow({self.name!r} from {self.source.path!r})"

@@ -40,7 +40,7 @@ def error_lines(flows: list[FlowResult], redactor: Redactor) -> list[str]:
         span = step.error_span or step.step.span
         title = f"{redactor.redact(flow.name)} / {redactor.redact(step.step.name)}"
         props = f"file={_property(span.source.path)},line={span.line},col={span.column},title={_property(title)}"
-        out.append(f"::error {props}::{_data(redactor.redact(_why(step)))}")
+        out.append(f"::error {props}::{_data(redactor.redact(why_failed(step)))}")
     for flow in flows:
         if flow.error and flow.started:  # a var that did not render: no step to point at
             at = flow.error_span
@@ -68,7 +68,7 @@ def markdown(flows: list[FlowResult], redactor: Redactor) -> str:
         lines += ["| flow | step | where | why |", "|---|---|---|---|"]
         for flow, step in failures:
             span = step.error_span or step.step.span
-            cells = [flow.name, step.step.name, f"`{span.source.path}:{span.line}`", _why(step)]
+            cells = [flow.name, step.step.name, f"`{span.source.path}:{span.line}`", why_failed(step)]
             lines.append("| " + " | ".join(_cell(redactor.redact(c)) for c in cells) + " |")
         lines.append("")
     return "\n".join(lines) + "\n"
@@ -87,7 +87,8 @@ def _failures(flows: list[FlowResult]) -> Iterator[tuple[FlowResult, StepResult]
                 yield flow, step
 
 
-def _why(step: StepResult) -> str:
+def why_failed(step: StepResult) -> str:
+    """Why a step failed, in one line: its error, or each failed check with expected and actual."""
     if step.error:
         return step.error
     parts = []

@@ -73,7 +73,9 @@ class SandboxPortError(Exception):
     """The sandbox cannot listen where it was asked to."""
 
 
-def serve_forever(listening: socket.socket) -> None:
-    """Serve a sandbox on `listening` in the foreground until interrupted."""
-    config = uvicorn.Config(create_app(), log_level="warning")
+def serve_forever(listening: socket.socket, quota: int | None = None) -> None:
+    """Serve a sandbox on `listening` in the foreground until interrupted; `quota` requests per
+    store per 30 s (BigCommerce's plan limits), the sandbox's own default when None."""
+    app = create_app() if quota is None else create_app(quota=quota)
+    config = uvicorn.Config(app, log_level="warning")
     uvicorn.Server(config).run(sockets=[listening])

@@ -1,0 +1,1 @@
+"""`apiflow load`: the flows as load tests on Locust, one machine or many (the `load` extra)."""
