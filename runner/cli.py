@@ -84,6 +84,8 @@ def cli() -> None:
     metavar="SPEC",
     help="Check every response against this OpenAPI 3.0/3.1 description (repeatable).",
 )
+@click.option("--record", metavar="FILE", help="Write every exchange of the run (redacted) to a cassette.")
+@click.option("--replay", metavar="FILE", help="Run offline: answer each request from a cassette of --record.")
 def run(
     paths: Sequence[str],
     variables: Sequence[str],
@@ -100,6 +102,8 @@ def run(
     junit: str | None,
     report_html: str | None,
     openapi: Sequence[str],
+    record: str | None,
+    replay: str | None,
 ) -> None:
     """Run the flows in PATHS (files, or folders searched for *.yaml)."""
     if verbose and quiet:
@@ -120,6 +124,8 @@ def run(
         reports=(report_json, junit, report_html),
         colour=_colour(),
         openapi=openapi,
+        record=record,
+        replay=replay,
     )
     sys.exit(command.execute())
 

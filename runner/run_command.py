@@ -23,9 +23,9 @@ from typing import Any
 
 import click
 
-from runner.engine.redact import Redactor
+from runner.engine.redact import MASK, Redactor
 from runner.engine.results import FlowResult
-from runner.engine.run import RunOptions, RunResult, expand, interrupted_result, row_used, run_flows
+from runner.engine.run import RunOptions, RunResult, expand, interrupted_result, row_used, run_flows, run_keys
 from runner.errors import LoadError, UsageError
 from runner.flowfile.envfile import read_env_file
 from runner.flowfile.loader import load_flows, names_read
@@ -54,6 +54,8 @@ class RunCommand:
     reports: tuple[str | None, str | None, str | None]  # --report, --junit, --html
     colour: bool
     openapi: Sequence[str] = ()  # --openapi: descriptions every flow's responses are checked against
+    record: str | None = None  # --record FILE: write the run's exchanges to a cassette
+    replay: str | None = None  # --replay FILE: answer every request from a cassette, offline
 
     def execute(self) -> int:
         """Run, report, and return the exit code (0, 1, 130 or 143); load and usage errors raise."""
@@ -83,20 +85,37 @@ class RunCommand:
         self, flows: list[Flow], files: ReportFiles, context: RunContext, env: dict[str, str], contracts: Any
     ) -> int:
         seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**31)  # known if interrupted
+        overrides = dict(self.overrides)
+        cassette = None
+        if self.replay:
+            from runner.engine.cassette import env_names, read_cassette
+
+            cassette = read_cassette(self.replay)
+            seed, overrides = cassette.seed, cassette.variables | overrides
+            # What the recording read, and a stand-in for each secret: replay needs nothing set.
+            env = dict(cassette.env) | dict.fromkeys(env_names(flows)[1], MASK)
+            context.replayed_from = self.replay
+            click.echo(f"Replaying {self.replay}: every response comes from the recording; nothing is sent")
         with ExitStack() as stack:
-            if self.sandbox:
+            if self.sandbox and cassette is None:
                 env = sandbox_env(stack, env)
-            keep = self.verbosity > 0 or any(self.reports)  # -v and the reports show passed steps in full
+            # -v, the reports and a recording keep passed steps in full
+            keep = self.verbosity > 0 or any(self.reports) or self.record is not None
             options = RunOptions(
-                vars=self.overrides,
+                vars=overrides,
                 env=env,
                 seed=seed,
                 jobs=self.jobs,
                 fail_fast=self.fail_fast,
                 keep_exchanges=keep,
                 contracts=contracts,
+                replay=cassette,
             )
             run = _ShownRun(flows, options, verbosity=self.verbosity, colour=self.colour)
+            if self.record:
+                from runner.engine.cassette import Recorder
+
+                options.recorder = Recorder(run.redactor)
             with _terminate_as_interrupt():
                 try:
                     result = run.start()
@@ -105,6 +124,8 @@ class RunCommand:
                     result = run.interrupted(context.interrupted)
         context.elapsed_ms = (datetime.now(UTC) - context.started_at).total_seconds() * 1000
         files.write(result.flows, result.redactor, result.seed, context)
+        if self.record and options.recorder is not None:
+            self._write_cassette(options.recorder, flows, result.seed, overrides, env)
         if os.environ.get("GITHUB_ACTIONS") == "true":  # annotations on the failed lines, a job summary
             from runner.report import github
 
@@ -118,6 +139,17 @@ class RunCommand:
             )
             return 143 if context.interrupted == "SIGTERM" else 130
         return 0 if result.passed else 1
+
+    def _write_cassette(
+        self, recorder: Any, flows: list[Flow], seed: int, overrides: dict[str, Any], env: dict[str, str]
+    ) -> None:
+        from runner.engine.cassette import env_names
+
+        read, _ = env_names(flows)
+        values = {name: env[name] for name in read if name in env}
+        order = run_keys(flows, seed)
+        recorder.write(self.record, seed, overrides, values, order)
+        click.echo(f"recorded {sum(len(r) for r in recorder.runs.values())} exchanges to {self.record}")
 
 
 def _contracts(flows: list[Flow], openapi: Sequence[str]) -> Any:

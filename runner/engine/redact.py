@@ -38,7 +38,8 @@ _SENSITIVE_FIELDS = frozenset({"verification_value", "cvv", "cvc", "cvv2", "secu
 _CARD = re.compile(r"(?<!\d)(?<!\d\.)(?:\d[ -]?){12,18}\d(?!\d)(?!\.\d)")  # not inside a decimal
 # A JSON member whose value is a string or a number, and a `name=value` pair of a form or query.
 _JSON_MEMBER = re.compile(r'"(?P<key>[^"\\]{1,100})"\s*:\s*(?P<value>"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*)')
-_PAIR = re.compile(r"(?:(?<=[?&])|^)(?P<key>[A-Za-z0-9_.\-]{1,100})=(?P<value>[^&\s#]+)", re.MULTILINE)
+# A pair's value ends at a quote, bracket or backslash too: `"url":"...?token=abc"` keeps its quote.
+_PAIR = re.compile(r"(?:(?<=[?&])|^)(?P<key>[A-Za-z0-9_.\-]{1,100})=(?P<value>[^&\s#\"'<>\\]+)", re.MULTILINE)
 # Declared secrets shorter than this would blank out ordinary text; 3 keeps a short PIN covered.
 _MIN_DECLARED = 3
 _MIN_LEARNED = 8
@@ -90,10 +91,10 @@ def _mask_by_name(text: str, by: Callable[[str], str]) -> str:
     """Values of sensitive JSON fields and form/query pairs, masked where they stand."""
 
     def member(match: re.Match[str]) -> str:
-        key, value = match["key"], match["value"]
+        key = match["key"]
         if not is_sensitive_name(key):
             return match.group()
-        masked = f'"{by(key)}"' if value.startswith('"') else by(key)
+        masked = f'"{by(key)}"'  # a masked number is quoted too: the JSON stays JSON
         return match.group()[: match.start("value") - match.start()] + masked
 
     def pair(match: re.Match[str]) -> str:

@@ -10,6 +10,7 @@ after one has failed and lets those already running finish.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import random
@@ -30,6 +31,7 @@ from runner.flowfile.model import Flow
 
 if TYPE_CHECKING:
     from runner.contracts.contracts import Contracts
+    from runner.engine.cassette import Cassette, Recorder
 
 
 @dataclass(slots=True)
@@ -49,6 +51,10 @@ class RunOptions:
     keep_exchanges: bool = True
     # The run's OpenAPI descriptions (runner.contracts.load_contracts); None: no response is checked.
     contracts: Contracts | None = None
+    # --record: every attempt of every run goes to this cassette recorder (needs keep_exchanges).
+    recorder: Recorder | None = None
+    # --replay: each flow run is answered from this cassette; nothing leaves the machine.
+    replay: Cassette | None = None
 
 
 @dataclass(slots=True)
@@ -105,7 +111,8 @@ def run_flows(
     runs = expand(flows, seed)
     # An in-process app (tests) cannot be shared with other processes; and only a run that may
     # use workers pays for importing them.
-    if options.jobs > 1 and options.transport is None:
+    # Recording and replaying follow each run's exchanges in this process.
+    if options.jobs > 1 and options.transport is None and options.recorder is None and options.replay is None:
         from runner.engine import workers
 
         count = workers.worker_count(options.jobs, len(runs))
@@ -197,9 +204,18 @@ async def run_flow(
         return failed
     own_pools = pools is None  # a flow run alone has connections of its own
     pools = pools or Pools()
+    run_key = _run_key(flow, data_seed)
+    recorder = options.recorder
     try:
-        async with _client(flow, options, pools) as client:
-            runner = StepRunner(flow, client, scope, keep=options.keep_exchanges, contracts=options.contracts)
+        async with _client(flow, options, pools, run_key) as client:
+            runner = StepRunner(
+                flow,
+                client,
+                scope,
+                keep=options.keep_exchanges,
+                contracts=options.contracts,
+                on_attempt=(lambda result: recorder.add(run_key, result)) if recorder is not None else None,
+            )
             steps, cleanup = await drive(runner.run_flow_steps(), client)
     finally:
         if own_pools:
@@ -294,13 +310,30 @@ def _finished(
 DEFAULT_HEADERS = {"User-Agent": f"apiflow/{__version__}", "Accept-Encoding": "gzip, deflate"}
 
 
+def _run_key(flow: Flow, data_seed: str | None) -> str:
+    """A run's name in a cassette: its file, and a digest of its seed, row and occurrence (the row
+    itself may hold a card number; the digest does not)."""
+    return f"{flow.path}#{hashlib.sha256((data_seed or '').encode()).hexdigest()[:16]}"
+
+
+def run_keys(flows: Sequence[Flow], seed: int) -> list[str]:
+    """The cassette names of every run of `flows`, in run order."""
+    return [_run_key(run.flow, run.data_seed) for run in expand(flows, seed)]
+
+
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _client(flow: Flow, options: RunOptions, pools: Pools) -> httpx.AsyncClient:
+def _client(flow: Flow, options: RunOptions, pools: Pools, run_key: str = "") -> httpx.AsyncClient:
     """One client per flow run: its cookies are the flow's session; connections are the run's."""
-    tls = {"transport": options.transport} if options.transport else client_options(pools, verify=flow.http.verify)
+    tls: dict[str, Any]
+    if options.replay is not None:
+        tls = {"transport": options.replay.transport(run_key)}
+    elif options.transport:
+        tls = {"transport": options.transport}
+    else:
+        tls = client_options(pools, verify=flow.http.verify)
     return httpx.AsyncClient(
         headers=DEFAULT_HEADERS,
         follow_redirects=flow.http.follow_redirects,

@@ -247,6 +247,7 @@ class StepRunner:
         except (*RENDER_ERRORS, ExchangeError) as err:
             span = err.template.span if isinstance(err, TemplateRenderError) else step.request.span
             return self._errored(step, self._explain(err), span, started)
+        outgoing.request.extensions["apiflow.step"] = step.name  # what a replay answers by (cassette.STEP_KEY)
         try:
             response = yield Send(outgoing, self.flow.http.max_response_bytes)
         except ExchangeError as err:

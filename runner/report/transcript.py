@@ -45,6 +45,7 @@ class RunContext:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     elapsed_ms: float = 0.0
     interrupted: str | None = None  # "SIGINT" or "SIGTERM" when a signal stopped the run
+    replayed_from: str | None = None  # the cassette of a `--replay` run
 
 
 def _location(span: Span | None) -> str | None:
@@ -209,6 +210,7 @@ def transcript(
         "seed": seed,
         "passed": all(f.passed for f in flows) and not context.interrupted and not problems,
         "interrupted": context.interrupted,
+        "replayed_from": context.replayed_from,
         "variables": {
             "command_line": scribe.value(context.command_line_vars),
             "env_file": {"path": context.env_file, "names": sorted(context.env_file_names)}
