@@ -274,6 +274,23 @@ def _seconds(text: str) -> float:
     return total
 
 
+@cli.command("import")
+@click.argument("file")
+@click.option("-o", "--output", metavar="OUT", help="Write the flow here (default: print it).")
+def import_command(file: str, output: str | None) -> None:
+    """Write a flow from a HAR recording or a file of curl commands (the kind is detected)."""
+    from runner.share.importer import import_file
+
+    text = import_file(file)
+    if output:
+        from pathlib import Path
+
+        Path(output).write_text(text, "utf-8")
+        click.echo(f"wrote {output}: check it with `apiflow validate {output}`")
+    else:
+        click.echo(text, nl=False)
+
+
 @cli.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8900, show_default=True, help="The port to listen on.")

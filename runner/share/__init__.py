@@ -1,0 +1,1 @@
+"""Sharing scenarios: import flows from what people already have (HAR, curl)."""

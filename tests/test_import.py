@@ -1,0 +1,123 @@
+"""`apiflow import` (issue 15, in part): a file of curl commands and a HAR become flows a person
+would write — secrets as secret(), volatile headers dropped, reused ids captured — that validate
+and run."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+CURLS = """\
+# from a bug report
+curl -X POST '{base}/things' -H 'Content-Type: application/json' \\
+  -H 'X-Auth-Token: tok-123456789' -H 'User-Agent: curl/8.0' -d '{{"name": "widget", "price": 3}}'
+curl '{base}/echo?limit=5' -H 'X-Api-Key: key-123456789' -L
+"""
+
+
+def test_curl_commands_become_a_flow_that_runs(cli, tmp_path, live_server):
+    source = tmp_path / "bug.sh"
+    source.write_text(CURLS.format(base=live_server))
+    out = tmp_path / "bug.yaml"
+    assert cli("import", source, "-o", out).code == 0
+    text = out.read_text()
+    assert "{{ secret('X_AUTH_TOKEN') }}" in text and "{{ secret('X_API_KEY') }}" in text
+    assert "tok-123456789" not in text and "User-Agent" not in text
+    assert "# Secrets to set in the environment (or --env-file): X_API_KEY, X_AUTH_TOKEN" in text
+    assert cli("validate", out).code == 0
+    result = cli("run", out, env={"X_AUTH_TOKEN": "t", "X_API_KEY": "k"})
+    assert result.code == 0, result.output
+
+
+def _har(base: str) -> dict:
+    created = httpx.post(f"{base}/things", json={"name": "har-thing", "price": 9}).json()
+    thing = created["data"]["id"]
+    entry = lambda method, url, status, body=None, response=None, mime="application/json": {  # noqa: E731
+        "request": {
+            "method": method,
+            "url": url,
+            "headers": [
+                {"name": "Accept", "value": "application/json"},
+                {"name": "sec-ch-ua", "value": "x"},
+                {"name": "Cookie", "value": "session=abc123456"},
+            ],
+            **({"postData": {"mimeType": "application/json", "text": json.dumps(body)}} if body else {}),
+        },
+        "response": {"status": status, "content": {"mimeType": mime, "text": json.dumps(response or {})}},
+    }
+    return {
+        "log": {
+            "entries": [
+                entry("POST", f"{base}/things", 201, {"name": "har-thing", "price": 9}, created),
+                entry("GET", f"{base}/app.js", 200, mime="application/javascript"),
+                entry("OPTIONS", f"{base}/things", 204),
+                entry("GET", f"{base}/things/{thing}", 200, None, {"data": {"id": thing}}),
+            ]
+        }
+    }
+
+
+def test_a_har_becomes_a_flow_with_captures_that_runs(cli, tmp_path, live_server):
+    source = tmp_path / "session.har"
+    source.write_text(json.dumps(_har(live_server)))
+    out = tmp_path / "session.yaml"
+    assert cli("import", source, "-o", out).code == 0
+    text = out.read_text()
+    assert "# Left out (2: static assets, telemetry, preflight OPTIONS):" in text
+    assert "capture:" in text and "$.data.id" in text and "/things/{{ id }}" in text
+    assert "status: 201" in text and "sec-ch-ua" not in text and "{{ secret('COOKIE') }}" in text
+    result = cli("run", out, env={"COOKIE": "session=x"})
+    assert result.code == 0, result.output
+
+
+def test_what_cannot_be_imported_says_so(cli, tmp_path):
+    cases = {
+        "postman.json": json.dumps({"info": {"_postman_id": "x", "schema": "https://schema.getpostman.com/v2.1"}}),
+        "flow.arazzo.yaml": "arazzo: 1.0.0\n",
+        "notes.txt": "hello\n",
+        "broken.json": "{",
+    }
+    expected = ["importing Postman is not built yet", "importing Arazzo is not built yet",
+                "not a HAR file or a file of curl commands", "looks like JSON but does not parse"]  # fmt: skip
+    for (name, text), message in zip(cases.items(), expected, strict=True):
+        (tmp_path / name).write_text(text)
+        result = cli("import", tmp_path / name)
+        assert result.code == 2 and message in result.err, (name, result.err)
+
+
+CURL_WORDS = ["curl", "-X", "POST", "-H", "'A: b'", "-d", "'{\"a\": 1}'", "-u", "x:y", "-L", "-k", "'", '"', "\\\n",
+              "https://h.test/a/1", "http://", "--json", "-b", "c=d", "{", "}"]  # fmt: skip
+
+
+@settings(max_examples=200, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.one_of(
+        st.lists(st.sampled_from(CURL_WORDS), max_size=12).map(" ".join),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(
+                    st.sampled_from(["log", "entries", "request", "response", "url", "method", "headers", "info"]),
+                    inner,
+                    max_size=4,
+                )
+            ),
+            max_leaves=20,
+        ).map(json.dumps),
+    )
+)
+def test_any_input_is_a_flow_or_a_usage_error(tmp_path, text):
+    from runner.errors import UsageError
+    from runner.share.importer import import_file
+
+    source = tmp_path / "input.txt"
+    source.write_text(text)
+    try:
+        out = import_file(str(source))
+    except UsageError:
+        return
+    assert out.startswith("# Imported by `apiflow import`")
