@@ -275,8 +275,7 @@ class _Captures:
             # A short value (id 7) only as a whole path segment or query value, never inside text.
             pattern = re.escape(value) if len(value) >= 8 else rf"(?<=[/=]){re.escape(value)}(?=[/?&#]|$)"
             if re.search(pattern, text):
-                replacement = "{{ " + name + " }}"
-                text = re.sub(pattern, lambda _, by=replacement: by, text)
+                text = re.sub(pattern, "{{ " + name + " }}", text)  # a name is \w+: nothing to escape
                 self._use(value, name)
         return text
 
