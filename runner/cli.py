@@ -278,7 +278,8 @@ def _seconds(text: str) -> float:
 @click.argument("file")
 @click.option("-o", "--output", metavar="OUT", help="Write the flow here (default: print it).")
 def import_command(file: str, output: str | None) -> None:
-    """Write a flow from a HAR recording or a file of curl commands (the kind is detected)."""
+    """Write a flow from a HAR recording, a file of curl commands, a Postman collection (v2.1) or an
+    Arazzo 1.0 document (the kind is detected from the content)."""
     from runner.share.importer import import_file
 
     text = import_file(file)

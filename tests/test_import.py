@@ -66,7 +66,7 @@ def test_a_har_becomes_a_flow_with_captures_that_runs(cli, tmp_path, live_server
     out = tmp_path / "session.yaml"
     assert cli("import", source, "-o", out).code == 0
     text = out.read_text()
-    assert "# Left out (2: static assets, telemetry, preflight OPTIONS):" in text
+    assert "# Left out: static assets, telemetry, preflight OPTIONS (2):" in text
     assert "capture:" in text and "$.data.id" in text and "/things/{{ id }}" in text
     assert "status: 201" in text and "sec-ch-ua" not in text and "{{ secret('COOKIE') }}" in text
     result = cli("run", out, env={"COOKIE": "session=x"})
@@ -77,11 +77,13 @@ def test_what_cannot_be_imported_says_so(cli, tmp_path):
     cases = {
         "postman.json": json.dumps({"info": {"_postman_id": "x", "schema": "https://schema.getpostman.com/v2.1"}}),
         "flow.arazzo.yaml": "arazzo: 1.0.0\n",
+        "old.arazzo.yaml": "arazzo: 2.0.0\nworkflows: []\n",
         "notes.txt": "hello\n",
         "broken.json": "{",
     }
-    expected = ["importing Postman is not built yet", "importing Arazzo is not built yet",
-                "not a HAR file or a file of curl commands", "looks like JSON but does not parse"]  # fmt: skip
+    expected = ["a Postman collection without an `item` list", "flow.arazzo.yaml:1",
+                "not an Arazzo 1.0 document", "not a HAR file, a Postman collection (v2.1), an Arazzo 1.0 document",
+                "looks like JSON but does not parse"]  # fmt: skip
     for (name, text), message in zip(cases.items(), expected, strict=True):
         (tmp_path / name).write_text(text)
         result = cli("import", tmp_path / name)

@@ -1,299 +1,64 @@
-"""`apiflow import FILE`: a flow a person would have written, from a HAR recording or a file of
-curl commands (the kind is detected; Postman and Arazzo are refused for now, saying so).
+"""`apiflow import FILE`: a flow a person would have written, from what people already have.
 
-One step per request, named from its method and path. The first origin becomes the `base` var
-(others `base2`...). Volatile headers (Date, User-Agent, Content-Length, tracing ids, `sec-*`...)
-are dropped; credentials in `Authorization`, `Cookie`, `X-Auth-Token`, `X-Api-Key` and the like
-become `secret('NAME')`, listed at the top. From a HAR: static assets, telemetry and preflight
-`OPTIONS` requests are left out (listed in a comment), each step expects the recorded status, and
-a value a later request reuses from an earlier JSON response (an id, a token) becomes a capture
-and a template.
+The kind is detected from the content, not the file name: a HAR recording (`log.entries`), a
+Postman collection v2.1 (`info` + `item`), an Arazzo 1.0 document (`arazzo: 1.0.x`, YAML or JSON)
+or a file of curl commands. Each kind has its own module; they all hand a `FlowOut` to
+`flow_writer`, which writes the YAML with what the user must set and what was not converted.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
-import urllib.parse
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from runner.errors import UsageError
 from runner.flowfile import files as fs
+from runner.share.flow_writer import write_flow
 
-VOLATILE = {
-    "date", "user-agent", "content-length", "host", "connection", "accept-encoding", "accept-language",
-    "cache-control", "pragma", "origin", "referer", "upgrade-insecure-requests", "dnt", "priority",
-    "traceparent", "tracestate", "x-request-id", "x-correlation-id", "x-amzn-trace-id", "if-none-match",
-    "if-modified-since", "te",
-}  # fmt: skip
-SECRET_HEADERS = {
-    "authorization",
-    "cookie",
-    "x-auth-token",
-    "x-api-key",
-    "api-key",
-    "x-access-token",
-    "proxy-authorization",
-}
-STATIC = re.compile(r"\.(?:js|mjs|css|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|otf|map)(?:\?|$)", re.I)
-TELEMETRY = re.compile(
-    r"google-analytics|googletagmanager|doubleclick|segment\.(?:io|com)|sentry|hotjar|mixpanel|newrelic|datadoghq", re.I
-)
-
-
-@dataclass
-class Exchange:
-    method: str
-    url: str
-    headers: list[tuple[str, str]]
-    body: str | None = None
-    status: int | None = None
-    response: Any = None  # the response's JSON, when a HAR recorded one
-    options: dict[str, Any] = field(default_factory=dict)  # auth, follow_redirects, verify
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
 
 def import_file(path: str) -> str:
-    """The flow YAML for the file at `path`."""
+    """The flow YAML for the file at `path`; a `UsageError` (or a located `LoadError`) if it cannot."""
     try:
-        text = fs.read_text(Path(path), limit=64 * 1024 * 1024)
+        text = fs.read_text(Path(path), limit=MAX_IMPORT_BYTES)
     except fs.UnreadableFileError as err:
         raise UsageError(f"{path}: cannot read it: {err}") from None
     data: Any = None
     if text.lstrip()[:1] in ("{", "["):
         try:
             data = json.loads(text)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:
             raise UsageError(f"{path}: looks like JSON but does not parse: {err}") from None
+    name = Path(path).stem
     if isinstance(data, dict) and isinstance(data.get("log"), dict):
-        exchanges, dropped = _from_har(data["log"], path)
+        from runner.share import recordings
+
+        exchanges, dropped = recordings.from_har(data["log"], path)
+        flow = recordings.to_flow(exchanges, dropped, name)
     elif _is_postman(data):
-        raise UsageError(f"{path}: a Postman collection; importing Postman is not built yet (HAR and curl are)")
-    elif re.search(r"^\s*arazzo\s*:", text, re.M) or (isinstance(data, dict) and "arazzo" in data):
-        raise UsageError(f"{path}: an Arazzo document; importing Arazzo is not built yet (HAR and curl are)")
+        from runner.share.postman import from_postman
+
+        flow = from_postman(data, path)
+    elif re.search(r"^\s*[\"']?arazzo[\"']?\s*:", text, re.M) or (isinstance(data, dict) and "arazzo" in data):
+        from runner.share.arazzo_import import from_arazzo
+
+        flow = from_arazzo(text, path)
     elif re.search(r"(^|\s)curl\s", text):
-        exchanges, dropped = _from_curl(text, path), []
+        from runner.share import recordings
+
+        flow = recordings.to_flow(recordings.from_curl(text, path), [], name)
     else:
-        raise UsageError(f"{path}: not a HAR file or a file of curl commands")
-    if not exchanges:
+        raise UsageError(
+            f"{path}: not a HAR file, a Postman collection (v2.1), an Arazzo 1.0 document or a file of curl commands"
+        )
+    if not flow.steps:
         raise UsageError(f"{path}: no request to import")
-    return _flow_yaml(exchanges, dropped, Path(path).stem)
+    return write_flow(flow, Path(path).name)
 
 
 def _is_postman(data: Any) -> bool:
     info = data.get("info") if isinstance(data, dict) else None
     return isinstance(info, dict) and ("_postman_id" in info or "postman" in str(info.get("schema", "")))
-
-
-def _from_har(log: dict[str, Any], path: str) -> tuple[list[Exchange], list[str]]:
-    out: list[Exchange] = []
-    dropped: list[str] = []
-    for entry in log.get("entries", []):
-        request, response = entry.get("request", {}), entry.get("response", {})
-        method, url = str(request.get("method", "GET")).upper(), str(request.get("url", ""))
-        mime = str(response.get("content", {}).get("mimeType", ""))
-        if method == "OPTIONS" or STATIC.search(url) or TELEMETRY.search(url) or mime.startswith(("image/", "font/")):
-            dropped.append(f"{method} {url}")
-            continue
-        body = (request.get("postData") or {}).get("text")
-        text = (response.get("content") or {}).get("text") or ""
-        try:
-            parsed = json.loads(text) if text and "json" in mime else None
-        except ValueError:
-            parsed = None
-        headers = [(h["name"], h["value"]) for h in request.get("headers", []) if not h["name"].startswith(":")]
-        out.append(Exchange(method, url, headers, body, int(response.get("status") or 0) or None, parsed))
-    return out, dropped
-
-
-def _from_curl(text: str, path: str) -> list[Exchange]:
-    joined = re.sub(r"\\\r?\n", " ", text)
-    out = []
-    for line in joined.splitlines():
-        if not re.match(r"\s*curl\s", line):
-            continue
-        try:
-            words = shlex.split(line)[1:]
-        except ValueError as err:
-            raise UsageError(f"{path}: a curl command does not parse: {err}") from None
-        out.append(_curl(words, path))
-    return out
-
-
-def _curl(words: list[str], path: str) -> Exchange:
-    method, url, headers, body = None, None, [], None
-    options: dict[str, Any] = {}
-    flags = iter(words)
-    for word in flags:
-        if word in ("-X", "--request"):
-            method = next(flags, "GET").upper()
-        elif word in ("-H", "--header"):
-            name, _, value = next(flags, "").partition(":")
-            headers.append((name.strip(), value.strip()))
-        elif word in ("-d", "--data", "--data-raw", "--data-binary", "--data-ascii", "--json"):
-            body = next(flags, "")
-            if word == "--json":
-                headers.append(("Content-Type", "application/json"))
-        elif word in ("-u", "--user"):
-            user, _, password = next(flags, "").partition(":")
-            options["auth"] = {"basic": {"username": user, "password": password}}
-        elif word in ("-L", "--location"):
-            options["follow_redirects"] = True
-        elif word in ("-k", "--insecure"):
-            options["verify"] = False
-        elif word.startswith("http://") or word.startswith("https://"):
-            url = word
-        elif word in ("-o", "--output", "-A", "--user-agent", "-e", "--referer", "-b", "--cookie", "-m", "--max-time"):
-            value = next(flags, "")
-            if word in ("-b", "--cookie"):
-                headers.append(("Cookie", value))
-    if url is None:
-        raise UsageError(f"{path}: a curl command without an http(s) URL")
-    return Exchange(method or ("POST" if body is not None else "GET"), url, headers, body, options=options)
-
-
-def _flow_yaml(exchanges: list[Exchange], dropped: list[str], name: str) -> str:
-    origins: dict[str, str] = {}
-    secrets: dict[str, str] = {}
-    captures = _Captures()
-    steps = []
-    for index, exchange in enumerate(exchanges):
-        parts = urllib.parse.urlsplit(exchange.url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        var = origins.setdefault(origin, "base" if not origins else f"base{len(origins) + 1}")
-        tail = urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
-        url = captures.templated("{{ " + var + " }}" + tail)
-        request: dict[str, Any] = {}
-        if exchange.method != "GET":
-            request["method"] = exchange.method
-        request["url"] = url
-        headers = {}
-        for header, value in exchange.headers:
-            lower = header.lower()
-            if lower in VOLATILE or lower.startswith("sec-") or (lower == "content-type" and exchange.body is None):
-                continue
-            if lower in SECRET_HEADERS:
-                secret = re.sub(r"\W", "_", header).upper()
-                secrets[secret] = header
-                headers[header] = "{{ secret('" + secret + "') }}"
-            else:
-                headers[header] = captures.templated(value)
-        if headers:
-            request["headers"] = headers
-        content_type = next((v for k, v in exchange.headers if k.lower() == "content-type"), "")
-        if exchange.body is not None:
-            _body(request, exchange.body, content_type, captures)
-        auth = exchange.options.pop("auth", None)
-        if auth:
-            secrets["PASSWORD"] = "the -u password"
-            auth["basic"]["password"] = "{{ secret('PASSWORD') }}"
-            request["auth"] = auth
-        request.update(exchange.options)
-        step: dict[str, Any] = {"name": f"{exchange.method} {parts.path or '/'}", "request": request}
-        step["expect"] = {"status": exchange.status if exchange.status else "2xx"}
-        steps.append(step)
-        if exchange.response is not None:
-            captures.learn(exchange.response, index, step)
-    flow: dict[str, Any] = {"name": f"Imported from {name}", "vars": {v: o for o, v in origins.items()}, "steps": steps}
-    lines = [f"# Imported by `apiflow import` from {name}; review it before you rely on it."]
-    if secrets:
-        lines.append("# Secrets to set in the environment (or --env-file): " + ", ".join(sorted(secrets)))
-    if dropped:
-        lines.append(f"# Left out ({len(dropped)}: static assets, telemetry, preflight OPTIONS):")
-        lines += [f"#   {d}" for d in dropped[:50]] + (
-            [f"#   ... and {len(dropped) - 50} more"] if len(dropped) > 50 else []
-        )
-    dumped = yaml.dump(flow, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
-    return "\n".join(lines) + "\n" + dumped
-
-
-def _worth_capturing(key: str, value: str | int) -> bool:
-    """An id or token (by its key), or a long value: what a later request reuses on purpose."""
-    lowered = key.lower()
-    named = lowered in ("id", "uuid", "token", "key") or lowered.endswith(("_id", "id", "_token", "_key"))
-    return named or len(str(value)) >= 8
-
-
-class _Dumper(yaml.SafeDumper):
-    """YAML as a person writes flows: templates in double quotes (`"{{ secret('X') }}"`)."""
-
-
-def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = '"' if "{{" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _text)
-
-
-def _body(request: dict[str, Any], body: str, content_type: str, captures: _Captures) -> None:
-    if "json" in content_type or body.lstrip()[:1] in ("{", "["):
-        try:
-            request["json"] = captures.templated_tree(json.loads(body))
-            return
-        except ValueError:
-            pass
-    if "x-www-form-urlencoded" in content_type:
-        request["form"] = {k: captures.templated(v) for k, v in urllib.parse.parse_qsl(body, keep_blank_values=True)}
-        return
-    request["body"] = captures.templated(body)
-
-
-class _Captures:
-    """Values of earlier JSON responses that later requests reuse: captured, then templated."""
-
-    def __init__(self) -> None:
-        self.known: dict[str, str] = {}  # value as text -> capture name
-        self.pending: list[tuple[dict[str, Any], dict[str, str]]] = []  # a step, its response's values by path
-
-    def learn(self, data: Any, index: int, step: dict[str, Any]) -> None:
-        found: dict[str, str] = {}
-        stack: list[tuple[str, str, Any]] = [("$", "", data)]
-        while stack:
-            path, key, value = stack.pop()
-            if isinstance(value, dict):
-                stack.extend(
-                    (f"{path}.{k}" if re.fullmatch(r"\w+", k) else f"{path}['{k}']", k, v) for k, v in value.items()
-                )
-            elif isinstance(value, list):
-                stack.extend((f"{path}[{i}]", key, v) for i, v in enumerate(value[:20]))
-            elif isinstance(value, (str, int)) and not isinstance(value, bool) and _worth_capturing(key, value):
-                text = str(value)
-                if text not in self.known and text not in found.values():
-                    name = re.sub(r"\W", "_", key or "value").lower()
-                    name = f"{name}_{index + 1}" if name in self.known.values() or not name.isidentifier() else name
-                    found[path] = text
-                    self.known[text] = name
-        self.pending.append((step, found))
-
-    def templated(self, text: str) -> str:
-        for value, name in sorted(self.known.items(), key=lambda kv: -len(kv[0])):
-            # A short value (id 7) only as a whole path segment or query value, never inside text.
-            pattern = re.escape(value) if len(value) >= 8 else rf"(?<=[/=]){re.escape(value)}(?=[/?&#]|$)"
-            if re.search(pattern, text):
-                text = re.sub(pattern, "{{ " + name + " }}", text)  # a name is \w+: nothing to escape
-                self._use(value, name)
-        return text
-
-    def templated_tree(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: self.templated_tree(v) for k, v in data.items()}
-        if isinstance(data, list):
-            return [self.templated_tree(v) for v in data]
-        if isinstance(data, (str, int)) and not isinstance(data, bool) and str(data) in self.known:
-            name = self.known[str(data)]
-            self._use(str(data), name)
-            return "{{ " + name + " }}"
-        return self.templated(data) if isinstance(data, str) else data
-
-    def _use(self, value: str, name: str) -> None:
-        """The step whose response holds `value` captures it (once)."""
-        for step, found in self.pending:
-            for path, text in found.items():
-                if text == value:
-                    step.setdefault("capture", {})[name] = path
-                    return

@@ -1,0 +1,467 @@
+"""An Arazzo 1.0 document as a flow.
+
+Each step names an operation: by `operationId` (looked up in the document's OpenAPI source
+descriptions, files next to it: nothing is fetched) or by `operationPath`
+(`{$sourceDescriptions.api.url}#/paths/~1things~1{id}/get`, whose pointer gives the method and
+path even without the file). The first server of a description becomes a `base` var.
+
+Runtime expressions become templates and captures: `$inputs.x` a var (its schema's `default`,
+else read from the environment; a secret when the input is `format: password` or `writeOnly`),
+`$steps.s.outputs.y` the capture that step's output became, `{$expr}` inside text likewise.
+`outputs` of `$response.body#/a/0/b`, `$response.header.X` and `$statusCode` become captures;
+`successCriteria` on `$statusCode`, on `$response.body#/...`, `$response.header.X`, and JSONPath
+or regex criteria become `expect`. A `retry` failure action becomes `retry`. A step that calls
+another workflow has that workflow's steps in its place. What none of this covers is listed at
+the top of the flow, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.errors import LoadError, UsageError
+from runner.flowfile.source import Problem, SourceFile
+from runner.flowfile.yaml_source import parse_yaml
+from runner.share.flow_writer import (
+    FlowOut,
+    StepOut,
+    identifier,
+    listed,
+    literal,
+    secret_name,
+    secret_template,
+    unique_name,
+)
+
+MAX_CALL_DEPTH = 16  # a workflow calling a workflow...
+_EMBEDDED = re.compile(r"\{(\$[^{}]+)\}")
+_OPERATORS = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_COMPARISON = re.compile(r"^\s*(\$[^\s=!<>]+)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$")
+
+
+@dataclass
+class _Source:
+    name: str
+    base: str | None  # the first server's URL
+    operations: dict[str, tuple[str, str]]  # operationId -> (METHOD, /path/{template})
+
+
+@dataclass
+class _State:
+    """What the steps converted so far make available to later ones."""
+
+    vars: dict[str, Any] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+    outputs: dict[tuple[str, str], str] = field(default_factory=dict)  # (stepId, output) -> capture name
+    captures: set[str] = field(default_factory=set)
+    unconverted: list[str] = field(default_factory=list)
+    from_env: list[str] = field(default_factory=list)
+
+
+def from_arazzo(text: str, path: str) -> FlowOut:
+    doc, problems = parse_yaml(SourceFile(path, text))
+    if problems:
+        raise LoadError(problems)
+    data = doc.data
+    if not isinstance(data, dict) or not re.fullmatch(r"1\.0\.\d+(-.+)?", str(data.get("arazzo", ""))):
+        where = doc.span(("arazzo",)) if isinstance(data, dict) and "arazzo" in data else doc.span(())
+        raise LoadError([Problem(where, "not an Arazzo 1.0 document (`arazzo: 1.0.x`)", "apiflow imports Arazzo 1.0")])
+    workflows = [w for w in data.get("workflows") or [] if isinstance(w, dict) and isinstance(w.get("steps"), list)]
+    if not workflows:
+        raise LoadError([Problem(doc.span(()), "an Arazzo document with no workflow that has steps")])
+    state = _State()
+    sources = _sources(data, Path(path), state)
+    by_id = {str(w.get("workflowId")): w for w in workflows}
+    called = {str(s.get("workflowId")) for w in workflows for s in w["steps"] if isinstance(s, dict)}
+    entry = [w for w in workflows if str(w.get("workflowId")) not in called] or workflows[:1]
+    if len(entry) > 1:
+        state.unconverted.append(
+            f"{len(entry)} workflows: each would be a flow; this one runs them in order (split it by hand)"
+        )
+    converter = _Steps(state, sources, by_id, data.get("components") or {})
+    steps: list[StepOut] = []
+    for workflow in entry:
+        inputs = converter.inputs(workflow)
+        steps += converter.workflow(workflow, inputs, prefix=len(entry) > 1, depth=0)
+        if workflow.get("outputs"):
+            state.unconverted.append(f"workflow {workflow.get('workflowId')}: outputs (its captures hold them)")
+    info: dict[str, Any] = data["info"] if isinstance(data.get("info"), dict) else {}
+    notes: list[str] = []
+    if state.from_env:
+        read = ", ".join(state.from_env)
+        notes.append(f"Inputs without a default, read from the environment (or --var NAME=VALUE): {read}")
+    notes += listed("Not converted", state.unconverted)
+    return FlowOut(str(info.get("title") or entry[0].get("workflowId") or "Arazzo workflow"), steps, state.vars,
+                   state.secrets, notes)  # fmt: skip
+
+
+def _sources(data: dict[str, Any], path: Path, state: _State) -> dict[str, _Source]:
+    from runner.contracts.description import load_description
+
+    out: dict[str, _Source] = {}
+    for source in data.get("sourceDescriptions") or []:
+        if not isinstance(source, dict) or source.get("type", "openapi") != "openapi":
+            continue
+        name, url = str(source.get("name", "")), str(source.get("url", ""))
+        if urllib.parse.urlsplit(url).scheme in ("http", "https"):
+            state.unconverted.append(f"source {name}: {url} is remote and not fetched; its operationIds are unknown")
+            out[name] = _Source(name, None, {})
+            continue
+        description = load_description(path.parent / url, shown=str(path.parent / url))
+        servers = description.data.get("servers")
+        base = servers[0].get("url") if isinstance(servers, list) and servers and isinstance(servers[0], dict) else None
+        operations = {
+            str(op.spec["operationId"]): (op.method, op.template)
+            for op in description.operations
+            if op.spec.get("operationId")
+        }
+        out[name] = _Source(name, str(base) if base else None, operations)
+    return out
+
+
+class _Steps:
+    def __init__(self, state: _State, sources: dict[str, _Source], workflows: dict[str, Any], components: Any) -> None:
+        self.state = state
+        self.sources = sources
+        self.workflows = workflows
+        self.components = components if isinstance(components, dict) else {}
+        self.bases: dict[str, str] = {}  # server URL -> var
+        self.names: set[str] = set()
+
+    def inputs(self, workflow: dict[str, Any]) -> dict[str, str]:
+        """`$inputs.x` of an entry workflow -> the var's template; the var is declared here."""
+        schema = workflow.get("inputs")
+        schema = self._reference(schema)
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        out: dict[str, str] = {}
+        for name, raw in (properties if isinstance(properties, dict) else {}).items():
+            ident = identifier(str(name))
+            spec = raw if isinstance(raw, dict) else {}
+            hidden = spec.get("format") == "password" or spec.get("writeOnly")
+            if hidden or re.search(r"password|secret|token", name, re.I):
+                self.state.secrets.add(secret_name(name))
+                self.state.vars[ident] = secret_template(secret_name(name))
+            elif "default" in spec:
+                self.state.vars[ident] = spec["default"]
+            else:
+                self.state.from_env.append(ident)
+                self.state.vars[ident] = "{{ env." + ident + " }}"
+            out[str(name)] = "{{ " + ident + " }}"
+        return out
+
+    def _reference(self, value: Any) -> Any:
+        """`{$ref: '#/components/inputs/x'}` within the document, followed once."""
+        if isinstance(value, dict) and isinstance(value.get("$ref"), str):
+            parts = value["$ref"].lstrip("#/").split("/")
+            found: Any = {"components": self.components}
+            for part in parts:
+                found = found.get(part) if isinstance(found, dict) else None
+            return found if isinstance(found, dict) else {}
+        return value
+
+    def workflow(self, workflow: dict[str, Any], inputs: dict[str, str], *, prefix: bool, depth: int) -> list[StepOut]:
+        if depth > MAX_CALL_DEPTH:
+            raise UsageError(f"workflows call each other more than {MAX_CALL_DEPTH} deep")
+        wid = str(workflow.get("workflowId", ""))
+        out: list[StepOut] = []
+        for step in workflow["steps"]:
+            if not isinstance(step, dict):
+                continue
+            sid = str(step.get("stepId", f"step{len(out) + 1}"))
+            if step.get("workflowId"):
+                out += self.call(step, inputs, depth)
+                continue
+            converted = self.step(step, sid, inputs)
+            if converted is not None:
+                if prefix:
+                    converted.data["name"] = f"{wid} / {converted.data['name']}"
+                out.append(converted)
+        for kind in ("successActions", "failureActions", "parameters"):
+            if workflow.get(kind):
+                self.state.unconverted.append(f"workflow {wid}: {kind}")
+        return out
+
+    def call(self, step: dict[str, Any], inputs: dict[str, str], depth: int) -> list[StepOut]:
+        target = self.workflows.get(str(step["workflowId"]))
+        if target is None:
+            self.state.unconverted.append(f"step {step.get('stepId')}: workflow {step['workflowId']} is not here")
+            return []
+        bound = {
+            str(p.get("name")): self.template(p.get("value"), inputs, f"step {step.get('stepId')}")
+            for p in step.get("parameters") or []
+            if isinstance(p, dict) and "name" in p
+        }
+        return self.workflow(target, {k: str(v) for k, v in bound.items()}, prefix=False, depth=depth + 1)
+
+    def operation(self, step: dict[str, Any], where: str) -> tuple[str, str, str] | None:
+        """(METHOD, path template, base var) of the step's operation, or None (listed)."""
+        if step.get("operationPath"):
+            source_part, _, pointer = str(step["operationPath"]).partition("#")
+            parts = [urllib.parse.unquote(p).replace("~1", "/").replace("~0", "~") for p in pointer.split("/")]
+            if len(parts) == 4 and parts[1] == "paths":
+                name = re.search(r"sourceDescriptions\.([\w-]+)", source_part)
+                source = self.sources.get(name[1]) if name else next(iter(self.sources.values()), None)
+                return parts[3].upper(), parts[2], self.base(source)
+            self.state.unconverted.append(f"{where}: operationPath {step['operationPath']} (not #/paths/PATH/METHOD)")
+            return None
+        op_id = str(step.get("operationId", ""))
+        named = re.fullmatch(r"\$sourceDescriptions\.([\w-]+)\.(.+)", op_id)
+        candidates = [self.sources[named[1]]] if named and named[1] in self.sources else list(self.sources.values())
+        op_id = named[2] if named else op_id
+        for source in candidates:
+            if op_id in source.operations:
+                method, template = source.operations[op_id]
+                return method, template, self.base(source)
+        self.state.unconverted.append(f"{where}: operationId {op_id} is in no source description read")
+        return None
+
+    def base(self, source: _Source | None) -> str:
+        url = source.base if source and source.base else ""
+        var = self.bases.get(url)
+        if var is None:
+            var = "base" if not self.bases else f"base{len(self.bases) + 1}"
+            self.bases[url] = var
+            if url:
+                self.state.vars[var] = url.rstrip("/")
+            else:
+                self.state.from_env.append(var)
+                self.state.vars[var] = "{{ env." + var + " }}"
+        return var
+
+    def step(self, step: dict[str, Any], sid: str, inputs: dict[str, str]) -> StepOut | None:
+        where = f"step {sid}"
+        found = self.operation(step, where)
+        if found is None:
+            return None
+        method, template, base = found
+        request: dict[str, Any] = {"method": method} if method != "GET" else {}
+        request["url"] = ""
+        path_values = self.parameters(step, inputs, where, request)
+        for name in re.findall(r"\{([^{}]+)\}", template):
+            if name not in path_values:
+                self.state.unconverted.append(f"{where}: path parameter {name} has no value: var {identifier(name)}")
+                self.state.vars.setdefault(identifier(name), "{{ env." + identifier(name) + " }}")
+                path_values[name] = "{{ " + identifier(name) + " }}"
+        request["url"] = "{{ " + base + " }}" + re.sub(r"\{([^{}]+)\}", lambda m: str(path_values[m[1]]), template)
+        self.body(step.get("requestBody"), request, inputs, where)
+        title = str(step.get("description") or sid).strip().splitlines() or [sid]
+        out: dict[str, Any] = {"name": unique_name(self.names, title[0]), "request": request, "expect": {}}
+        for criterion in step.get("successCriteria") or []:
+            if not self.criterion(criterion, out["expect"]):
+                self.state.unconverted.append(f"{where}: successCriteria {json.dumps(criterion)}")
+        out["expect"].setdefault("status", "2xx")
+        self.outputs(step, sid, out)
+        for action in step.get("onFailure") or []:
+            if isinstance(action, dict) and action.get("type") == "retry" and not action.get("criteria"):
+                delay = action.get("retryAfter", 1)
+                out["retry"] = {"attempts": int(action.get("retryLimit", 1) or 1) + 1, "delay": delay}
+            else:
+                self.state.unconverted.append(f"{where}: onFailure {json.dumps(action)}")
+        for action in step.get("onSuccess") or []:
+            self.state.unconverted.append(f"{where}: onSuccess {json.dumps(action)}")
+        return StepOut(out, [f"Arazzo step {sid}"])
+
+    def parameters(
+        self, step: dict[str, Any], inputs: dict[str, str], where: str, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Query, header and cookie parameters into `request`; path parameters returned by name."""
+        path_values: dict[str, Any] = {}
+        for raw in step.get("parameters") or []:
+            param = self._parameter(raw)
+            if param is None:
+                self.state.unconverted.append(f"{where}: a parameter {json.dumps(raw)}")
+                continue
+            value = self.template(param.get("value"), inputs, where)
+            place, name = param.get("in", "query"), str(param["name"])
+            if place == "path":
+                path_values[name] = value
+            elif place == "header":
+                request.setdefault("headers", {})[name] = str(value)
+            elif place == "cookie":
+                request.setdefault("cookies", {})[name] = value
+            else:
+                request.setdefault("params", {})[name] = value
+        return path_values
+
+    def outputs(self, step: dict[str, Any], sid: str, out: dict[str, Any]) -> None:
+        outputs = step.get("outputs")
+        for name, expr in (outputs if isinstance(outputs, dict) else {}).items():
+            capture = self.capture(str(expr))
+            if capture is None:
+                self.state.unconverted.append(f"step {sid}: output {name}: {expr}")
+                continue
+            ident = identifier(str(name))
+            if ident in self.state.captures or ident in self.state.vars:
+                ident = identifier(f"{sid}_{name}")
+            self.state.captures.add(ident)
+            self.state.outputs[(sid, str(name))] = ident
+            out.setdefault("capture", {})[ident] = capture
+
+    def _parameter(self, raw: Any) -> dict[str, Any] | None:
+        if isinstance(raw, dict) and "reference" in raw:
+            name = re.fullmatch(r"\$components\.parameters\.([\w.-]+)", str(raw["reference"]))
+            found = (self.components.get("parameters") or {}).get(name[1]) if name else None
+            if not isinstance(found, dict):
+                return None
+            return {**found, **({"value": raw["value"]} if "value" in raw else {})}
+        return raw if isinstance(raw, dict) and "name" in raw and "value" in raw else None
+
+    def body(self, body: Any, request: dict[str, Any], inputs: dict[str, str], where: str) -> None:
+        if not isinstance(body, dict) or "payload" not in body:
+            return
+        payload = body["payload"]
+        content_type = str(body.get("contentType", "application/json"))
+        for replacement in body.get("replacements") or []:
+            target = str(replacement.get("target", "")) if isinstance(replacement, dict) else ""
+            if not _set_pointer(payload, target, replacement.get("value") if target else None):
+                self.state.unconverted.append(f"{where}: replacement at {replacement.get('target')}")
+        value = self.template(payload, inputs, where)
+        if "json" in content_type and isinstance(value, (dict, list)):
+            request["json"] = value
+        elif "x-www-form-urlencoded" in content_type and isinstance(value, dict):
+            request["form"] = value
+        else:
+            request["body"] = value if isinstance(value, str) else json.dumps(value)
+            request.setdefault("headers", {})["Content-Type"] = content_type
+
+    def template(self, value: Any, inputs: dict[str, str], where: str) -> Any:
+        """A value with runtime expressions, as a flow template (a tree stays a tree)."""
+        if isinstance(value, dict):
+            return {str(k): self.template(v, inputs, where) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.template(v, inputs, where) for v in value]
+        if not isinstance(value, str):
+            return value
+        if value.startswith("$") and not _EMBEDDED.search(value):
+            return self.expression(value, inputs, where) or literal(value)
+        return _EMBEDDED.sub(lambda m: self.expression(m[1], inputs, where) or literal(m[0]), literal(value))
+
+    def expression(self, expr: str, inputs: dict[str, str], where: str) -> str | None:
+        expr = expr.strip()
+        found = re.fullmatch(r"\$inputs\.([\w.-]+)", expr)
+        if found and found[1] in inputs:
+            return inputs[found[1]]
+        found = re.fullmatch(r"\$steps\.([\w.-]+)\.outputs\.([\w.-]+)", expr)
+        if found and (found[1], found[2]) in self.state.outputs:
+            return "{{ " + self.state.outputs[(found[1], found[2])] + " }}"
+        self.state.unconverted.append(f"{where}: runtime expression {expr}")
+        return None
+
+    def capture(self, expr: str) -> Any:
+        body = re.fullmatch(r"\$response\.body(?:#(.*))?", expr)
+        if body:
+            return _jsonpath(body[1] or "")
+        header = re.fullmatch(r"\$response\.header\.([\w-]+)", expr)
+        if header:
+            return {"header": header[1]}
+        if expr == "$statusCode":
+            return {"value": "{{ response.status }}"}
+        return None
+
+    def criterion(self, criterion: Any, expect: dict[str, Any]) -> bool:
+        if not isinstance(criterion, dict) or not isinstance(criterion.get("condition"), str):
+            return False
+        condition, context, kind = criterion["condition"], criterion.get("context"), criterion.get("type", "simple")
+        if isinstance(kind, dict):
+            kind = kind.get("type")
+        if kind == "simple":
+            return self.simple(condition, expect)
+        if kind == "jsonpath" and context == "$response.body":
+            from runner.flowfile.jsonpaths import JsonPathSyntaxError, compile_jsonpath
+
+            try:
+                compile_jsonpath(condition)
+            except JsonPathSyntaxError:
+                return False
+            expect.setdefault("json", {})[condition] = {"exists": True}
+            return True
+        if kind == "regex" and context == "$response.body":
+            expect.setdefault("text", {})["matches"] = condition
+            return True
+        if kind == "regex" and isinstance(context, str) and context.startswith("$response.header."):
+            expect.setdefault("headers", {})[context.rpartition(".")[2]] = {"matches": condition}
+            return True
+        return False
+
+    def simple(self, condition: str, expect: dict[str, Any]) -> bool:
+        codes = re.findall(r"\$statusCode\s*==\s*(\d{3})", condition)
+        if codes and re.fullmatch(r"\s*\$statusCode\s*==\s*\d{3}(\s*\|\|\s*\$statusCode\s*==\s*\d{3})*\s*", condition):
+            expect["status"] = int(codes[0]) if len(codes) == 1 else [int(c) for c in codes]
+            return True
+        span = re.fullmatch(r"\s*\$statusCode\s*>=\s*([1-5])00\s*&&\s*\$statusCode\s*<\s*([1-6])00\s*", condition)
+        if span and int(span[2]) == int(span[1]) + 1:
+            expect["status"] = f"{span[1]}xx"
+            return True
+        found = _COMPARISON.match(condition)
+        if not found:
+            return False
+        left, op, right = found[1], _OPERATORS[found[2]], _literal(found[3])
+        if right is _NOT_LITERAL:
+            return False
+        body = re.fullmatch(r"\$response\.body(?:#(.*))?", left)
+        header = re.fullmatch(r"\$response\.header\.([\w-]+)", left)
+        if body:
+            expect.setdefault("json", {})[_jsonpath(body[1] or "")] = right if op == "eq" else {op: right}
+        elif header:
+            expect.setdefault("headers", {})[header[1]] = right if op == "eq" else {op: right}
+        elif left == "$statusCode" and op != "eq":
+            expect["status"] = "2xx" if (op, right) in (("lt", 300), ("le", 299)) else expect.get("status", "2xx")
+            return (op, right) in (("lt", 300), ("le", 299))
+        else:
+            return False
+        return True
+
+
+_NOT_LITERAL = object()
+
+
+def _literal(text: str) -> Any:
+    """The right side of a simple condition: a number, true/false/null, or a quoted text."""
+    if re.fullmatch(r"'[^']*'", text):
+        return text[1:-1]
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return _NOT_LITERAL
+    return value if not isinstance(value, (dict, list)) else _NOT_LITERAL
+
+
+def _jsonpath(pointer: str) -> str:
+    """A JSON pointer (`/data/items/0/id`) as JSONPath (`$.data.items[0].id`)."""
+    path = "$"
+    for raw in pointer.split("/")[1:] if pointer else []:
+        part = urllib.parse.unquote(raw).replace("~1", "/").replace("~0", "~")
+        if part.isdigit():
+            path += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_]\w*", part):
+            path += f".{part}"
+        else:
+            path += "['" + part.replace("'", "\\'") + "']"
+    return path
+
+
+def _set_pointer(data: Any, pointer: str, value: Any) -> bool:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    if not parts or not pointer.startswith("/"):
+        return False
+    target = data
+    for part in parts[:-1]:
+        if isinstance(target, list) and part.isdigit() and int(part) < len(target):
+            target = target[int(part)]
+        elif isinstance(target, dict) and part in target:
+            target = target[part]
+        else:
+            return False
+    last = parts[-1]
+    if isinstance(target, list) and last.isdigit() and int(last) < len(target):
+        target[int(last)] = value
+    elif isinstance(target, dict):
+        target[last] = value
+    else:
+        return False
+    return True

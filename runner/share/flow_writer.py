@@ -1,0 +1,120 @@
+"""Flow YAML as a person writes it, for every importer: a comment header (what to set, what was
+left out), `name` and `vars`, then the steps, each with the comments that belong to it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+# Headers whose values are credentials: an importer turns a literal value into `secret('NAME')`.
+SECRET_HEADERS = frozenset(
+    {"authorization", "cookie", "x-auth-token", "x-api-key", "api-key", "x-access-token", "proxy-authorization"}
+)
+MAX_LISTED = 50  # a header comment lists this many items, then a count
+
+
+@dataclass
+class StepOut:
+    """One step of an imported flow, with comments to write above it (scripts not run...)."""
+
+    data: dict[str, Any]
+    comments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FlowOut:
+    name: str
+    steps: list[StepOut]
+    vars: dict[str, Any] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)  # header comment lines, after the secrets
+
+
+def secret_name(text: str) -> str:
+    """`X-Auth-Token` -> `X_AUTH_TOKEN`: the environment variable a secret is read from."""
+    name = re.sub(r"\W+", "_", text).strip("_").upper() or "SECRET"
+    return name if not name[0].isdigit() else f"_{name}"
+
+
+def secret_template(name: str) -> str:
+    return "{{ secret('" + name + "') }}"
+
+
+def listed(title: str, items: list[str]) -> list[str]:
+    """A titled comment list, long ones cut at MAX_LISTED."""
+    if not items:
+        return []
+    lines = [f"{title} ({len(items)}):"] + [f"  {item}" for item in items[:MAX_LISTED]]
+    if len(items) > MAX_LISTED:
+        lines.append(f"  ... and {len(items) - MAX_LISTED} more")
+    return lines
+
+
+def unique_name(taken: set[str], name: str) -> str:
+    """`name`, or `name (2)`, `name (3)`...: the first not in `taken` (which it joins)."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name} ({n})"
+    taken.add(candidate)
+    return candidate
+
+
+def write_flow(flow: FlowOut, source: str) -> str:
+    lines = [f"# Imported by `apiflow import` from {source}; review it before you rely on it."]
+    if flow.secrets:
+        lines.append("# Secrets to set in the environment (or --env-file): " + ", ".join(sorted(flow.secrets)))
+    lines += [_comment(note) for note in flow.notes]
+    head: dict[str, Any] = {"name": flow.name}
+    if flow.vars:
+        head["vars"] = flow.vars
+    out = "\n".join(lines) + "\n" + dump(head) + "steps:\n"
+    for step in flow.steps:
+        out += "".join(_comment(c) + "\n" for c in step.comments) + dump([step.data])
+    return out
+
+
+def _comment(text: str) -> str:
+    # One comment line per line of text: a script's newline must not end the comment.
+    return "\n".join(f"# {line}".rstrip() for line in text.splitlines() or [""])
+
+
+class _Dumper(yaml.SafeDumper):
+    """YAML as a person writes flows: templates in double quotes (`"{{ secret('X') }}"`)."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if "{{" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
+def dump(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+_JINJA_OPENERS = re.compile(r"\{[{%#]")
+# Names a template already has in scope, and words Jinja reads as operators or constants.
+RESERVED = frozenset(
+    {"env", "vars", "steps", "secret", "uuid", "random_int", "now", "fake", "response", "loop", "self",
+     "and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None",
+     "for", "import", "as", "with", "block", "set", "macro", "call", "filter", "recursive", "elif"}
+)  # fmt: skip
+
+
+def literal(text: str) -> str:
+    """`text` as a template that renders to exactly `text`: Jinja's openers quoted."""
+    return _JINJA_OPENERS.sub(lambda m: "{{ '" + m.group() + "' }}", text)
+
+
+def identifier(name: str) -> str:
+    """A name from elsewhere (`base-url`, `2fa`, `in`) as one a template can read."""
+    ident = re.sub(r"\W+", "_", name).strip("_") or "value"
+    if ident[0].isdigit():
+        ident = f"_{ident}"
+    return f"{ident}_" if ident in RESERVED else ident

@@ -1,0 +1,236 @@
+"""HAR recordings and files of curl commands, read as exchanges, then made into a flow.
+
+One step per request, named from its method and path. The first origin becomes the `base` var
+(others `base2`...). Volatile headers (Date, User-Agent, Content-Length, tracing ids, `sec-*`...)
+are dropped; credentials in `Authorization`, `Cookie`, `X-Auth-Token`, `X-Api-Key` and the like
+become `secret('NAME')`, unless the value is one an earlier response gave (then it is captured).
+From a HAR: static assets, telemetry and preflight `OPTIONS` requests are left out (listed in a
+comment), each step expects the recorded status, and a value a later request reuses from an
+earlier JSON response (an id, a token) becomes a capture and a template.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.errors import UsageError
+from runner.share.flow_writer import SECRET_HEADERS, FlowOut, StepOut, listed, secret_name, secret_template
+
+VOLATILE = {
+    "date", "user-agent", "content-length", "host", "connection", "accept-encoding", "accept-language",
+    "cache-control", "pragma", "origin", "referer", "upgrade-insecure-requests", "dnt", "priority",
+    "traceparent", "tracestate", "x-request-id", "x-correlation-id", "x-amzn-trace-id", "if-none-match",
+    "if-modified-since", "te",
+}  # fmt: skip
+STATIC = re.compile(r"\.(?:js|mjs|css|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|otf|map)(?:\?|$)", re.I)
+TELEMETRY = re.compile(
+    r"google-analytics|googletagmanager|doubleclick|segment\.(?:io|com)|sentry|hotjar|mixpanel|newrelic|datadoghq", re.I
+)
+
+
+@dataclass
+class Exchange:
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: str | None = None
+    status: int | None = None
+    response: Any = None  # the response's JSON, when a HAR recorded one
+    options: dict[str, Any] = field(default_factory=dict)  # auth, follow_redirects, verify
+
+
+def from_har(log: dict[str, Any], path: str) -> tuple[list[Exchange], list[str]]:
+    out: list[Exchange] = []
+    dropped: list[str] = []
+    for entry in log.get("entries", []):
+        request, response = entry.get("request", {}), entry.get("response", {})
+        method, url = str(request.get("method", "GET")).upper(), str(request.get("url", ""))
+        mime = str(response.get("content", {}).get("mimeType", ""))
+        if method == "OPTIONS" or STATIC.search(url) or TELEMETRY.search(url) or mime.startswith(("image/", "font/")):
+            dropped.append(f"{method} {url}")
+            continue
+        body = (request.get("postData") or {}).get("text")
+        text = (response.get("content") or {}).get("text") or ""
+        try:
+            parsed = json.loads(text) if text and "json" in mime else None
+        except ValueError:
+            parsed = None
+        headers = [(h["name"], h["value"]) for h in request.get("headers", []) if not h["name"].startswith(":")]
+        out.append(Exchange(method, url, headers, body, int(response.get("status") or 0) or None, parsed))
+    return out, dropped
+
+
+def from_curl(text: str, path: str) -> list[Exchange]:
+    joined = re.sub(r"\\\r?\n", " ", text)
+    out = []
+    for line in joined.splitlines():
+        if not re.match(r"\s*curl\s", line):
+            continue
+        try:
+            words = shlex.split(line)[1:]
+        except ValueError as err:
+            raise UsageError(f"{path}: a curl command does not parse: {err}") from None
+        out.append(_curl(words, path))
+    return out
+
+
+def _curl(words: list[str], path: str) -> Exchange:
+    method, url, headers, body = None, None, [], None
+    options: dict[str, Any] = {}
+    flags = iter(words)
+    for word in flags:
+        if word in ("-X", "--request"):
+            method = next(flags, "GET").upper()
+        elif word in ("-H", "--header"):
+            name, _, value = next(flags, "").partition(":")
+            headers.append((name.strip(), value.strip()))
+        elif word in ("-d", "--data", "--data-raw", "--data-binary", "--data-ascii", "--json"):
+            body = next(flags, "")
+            if word == "--json":
+                headers.append(("Content-Type", "application/json"))
+        elif word in ("-u", "--user"):
+            user, _, password = next(flags, "").partition(":")
+            options["auth"] = {"basic": {"username": user, "password": password}}
+        elif word in ("-L", "--location"):
+            options["follow_redirects"] = True
+        elif word in ("-k", "--insecure"):
+            options["verify"] = False
+        elif word.startswith("http://") or word.startswith("https://"):
+            url = word
+        elif word in ("-o", "--output", "-A", "--user-agent", "-e", "--referer", "-b", "--cookie", "-m", "--max-time"):
+            value = next(flags, "")
+            if word in ("-b", "--cookie"):
+                headers.append(("Cookie", value))
+    if url is None:
+        raise UsageError(f"{path}: a curl command without an http(s) URL")
+    return Exchange(method or ("POST" if body is not None else "GET"), url, headers, body, options=options)
+
+
+def to_flow(exchanges: list[Exchange], dropped: list[str], name: str) -> FlowOut:
+    origins: dict[str, str] = {}
+    secrets: set[str] = set()
+    captures = _Captures()
+    steps = []
+    for index, exchange in enumerate(exchanges):
+        parts = urllib.parse.urlsplit(exchange.url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        var = origins.setdefault(origin, "base" if not origins else f"base{len(origins) + 1}")
+        tail = urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
+        url = captures.templated("{{ " + var + " }}" + tail)
+        request: dict[str, Any] = {}
+        if exchange.method != "GET":
+            request["method"] = exchange.method
+        request["url"] = url
+        headers = {}
+        for header, value in exchange.headers:
+            lower = header.lower()
+            if lower in VOLATILE or lower.startswith("sec-") or (lower == "content-type" and exchange.body is None):
+                continue
+            templated = captures.templated(value)
+            if lower in SECRET_HEADERS and templated == value:
+                # A credential nobody's response gave: the user sets it. One an earlier response
+                # gave (a token from a login) is captured there and templated here instead.
+                secret = secret_name(header)
+                secrets.add(secret)
+                headers[header] = secret_template(secret)
+            else:
+                headers[header] = templated
+        if headers:
+            request["headers"] = headers
+        content_type = next((v for k, v in exchange.headers if k.lower() == "content-type"), "")
+        if exchange.body is not None:
+            _body(request, exchange.body, content_type, captures)
+        auth = exchange.options.pop("auth", None)
+        if auth:
+            secrets.add("PASSWORD")
+            auth["basic"]["password"] = secret_template("PASSWORD")
+            request["auth"] = auth
+        request.update(exchange.options)
+        step: dict[str, Any] = {"name": f"{exchange.method} {parts.path or '/'}", "request": request}
+        step["expect"] = {"status": exchange.status if exchange.status else "2xx"}
+        steps.append(StepOut(step))
+        if exchange.response is not None:
+            captures.learn(exchange.response, index, step)
+    notes = listed("Left out: static assets, telemetry, preflight OPTIONS", dropped)
+    return FlowOut(f"Imported from {name}", steps, {v: o for o, v in origins.items()}, secrets, notes)
+
+
+def _worth_capturing(key: str, value: str | int) -> bool:
+    """An id or token (by its key), or a long value: what a later request reuses on purpose."""
+    lowered = key.lower()
+    named = lowered in ("id", "uuid", "token", "key") or lowered.endswith(("_id", "id", "_token", "_key"))
+    return named or len(str(value)) >= 8
+
+
+def _body(request: dict[str, Any], body: str, content_type: str, captures: _Captures) -> None:
+    if "json" in content_type or body.lstrip()[:1] in ("{", "["):
+        try:
+            request["json"] = captures.templated_tree(json.loads(body))
+            return
+        except ValueError:
+            pass
+    if "x-www-form-urlencoded" in content_type:
+        request["form"] = {k: captures.templated(v) for k, v in urllib.parse.parse_qsl(body, keep_blank_values=True)}
+        return
+    request["body"] = captures.templated(body)
+
+
+class _Captures:
+    """Values of earlier JSON responses that later requests reuse: captured, then templated."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, str] = {}  # value as text -> capture name
+        self.pending: list[tuple[dict[str, Any], dict[str, str]]] = []  # a step, its response's values by path
+
+    def learn(self, data: Any, index: int, step: dict[str, Any]) -> None:
+        found: dict[str, str] = {}
+        stack: list[tuple[str, str, Any]] = [("$", "", data)]
+        while stack:
+            path, key, value = stack.pop()
+            if isinstance(value, dict):
+                stack.extend(
+                    (f"{path}.{k}" if re.fullmatch(r"\w+", k) else f"{path}['{k}']", k, v) for k, v in value.items()
+                )
+            elif isinstance(value, list):
+                stack.extend((f"{path}[{i}]", key, v) for i, v in enumerate(value[:20]))
+            elif isinstance(value, (str, int)) and not isinstance(value, bool) and _worth_capturing(key, value):
+                text = str(value)
+                if text not in self.known and text not in found.values():
+                    name = re.sub(r"\W", "_", key or "value").lower()
+                    name = f"{name}_{index + 1}" if name in self.known.values() or not name.isidentifier() else name
+                    found[path] = text
+                    self.known[text] = name
+        self.pending.append((step, found))
+
+    def templated(self, text: str) -> str:
+        for value, name in sorted(self.known.items(), key=lambda kv: -len(kv[0])):
+            # A short value (id 7) only as a whole path segment or query value, never inside text.
+            pattern = re.escape(value) if len(value) >= 8 else rf"(?<=[/=]){re.escape(value)}(?=[/?&#]|$)"
+            if re.search(pattern, text):
+                text = re.sub(pattern, "{{ " + name + " }}", text)  # a name is \w+: nothing to escape
+                self._use(value, name)
+        return text
+
+    def templated_tree(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: self.templated_tree(v) for k, v in data.items()}
+        if isinstance(data, list):
+            return [self.templated_tree(v) for v in data]
+        if isinstance(data, (str, int)) and not isinstance(data, bool) and str(data) in self.known:
+            name = self.known[str(data)]
+            self._use(str(data), name)
+            return "{{ " + name + " }}"
+        return self.templated(data) if isinstance(data, str) else data
+
+    def _use(self, value: str, name: str) -> None:
+        """The step whose response holds `value` captures it (once)."""
+        for step, found in self.pending:
+            for path, text in found.items():
+                if text == value:
+                    step.setdefault("capture", {})[name] = path
+                    return

@@ -1,0 +1,79 @@
+"""`apiflow import` of a Postman collection v2.1 (issue 15): folders become named steps, `{{var}}`s
+become vars, env values or secrets, the common test-script lines become expect and capture, the
+rest are comments; the flow validates and runs against the test API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.server import USER_PASSWORD
+
+COLLECTION = Path(__file__).parent / "data" / "share" / "postman-things.json"
+
+
+def test_a_collection_becomes_a_flow_that_runs(cli, tmp_path, live_server):
+    out = tmp_path / "things.yaml"
+    assert cli("import", COLLECTION, "-o", out).code == 0
+    text = out.read_text()
+    # Folders name the steps; scripts are translated where they can be, the rest are comments.
+    assert "- name: Things / Create a thing" in text and "capture:\n    thingId: $.data.id" in text
+    assert "token: $.access_token" in text and "status: 201" in text and "$.data.name: widget" in text
+    assert "# pm.expect(pm.response.responseTime).to.be.below(5000);" in text
+    assert "# Postman prerequest script (not run):\n# pm.variables.set('now', Date.now());" in text
+    assert "# Folder Things: prerequest script, not run:" in text
+    # The collection's password is a secret; the environment's baseUrl is read from the environment.
+    assert "not-the-real-one" not in text and "password: \"{{ secret('PASSWORD') }}\"" in text
+    assert 'baseUrl: "{{ env.baseUrl }}"' in text and "X-Debug" not in text and "off:" not in text
+    assert "{{ uuid() }}" in text and "price: 3" in text  # a dynamic variable; a bare number stays one
+    assert cli("validate", out).code == 0
+    result = cli("run", out, "-v", "--var", f"baseUrl={live_server}", env={"PASSWORD": USER_PASSWORD})
+    assert result.code == 0, result.output
+    assert USER_PASSWORD not in result.output and "tok_" not in result.output
+
+
+def test_a_failing_translated_check_fails_the_run(cli, tmp_path, live_server):
+    collection = json.loads(COLLECTION.read_text())
+    script = collection["item"][1]["item"][1]["event"][0]["script"]["exec"]
+    script[1] = "pm.expect(jsonData.data.price).to.eql(4);"
+    source = tmp_path / "c.json"
+    source.write_text(json.dumps(collection))
+    out = tmp_path / "c.yaml"
+    assert cli("import", source, "-o", out).code == 0
+    result = cli("run", out, "--var", f"baseUrl={live_server}", env={"PASSWORD": USER_PASSWORD})
+    assert result.code == 1 and "$.data.price" in result.output
+
+
+POSTMAN_KEYS = ["item", "request", "url", "raw", "method", "header", "key", "value", "body", "mode", "urlencoded",
+                "formdata", "graphql", "auth", "type", "bearer", "event", "listen", "script", "exec", "variable",
+                "name", "disabled", "src", "options"]  # fmt: skip
+POSTMAN_TEXT = ["{{x}}", "{{$guid}}", "{{$nope}}", "http://h.test/a/:id", "{%", "{#", '{"a": {{x}}}', "json",
+                "bearer", "basic", "apikey", "oauth2", "raw", "file", "pm.response.to.have.status(200);", "POST"]  # fmt: skip
+
+
+@settings(max_examples=300, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.sampled_from(POSTMAN_TEXT) | st.text(max_size=6),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(POSTMAN_KEYS), inner, max_size=5),
+        max_leaves=30,
+    )
+)
+def test_any_collection_is_a_flow_that_loads_or_a_usage_error(tmp_path, body):
+    from runner.errors import UsageError
+    from runner.flowfile.loader import load_flows
+    from runner.share.importer import import_file
+
+    collection = {"info": {"_postman_id": "x", "name": "fuzz"}, "item": body if isinstance(body, list) else [body]}
+    source = tmp_path / "c.json"
+    source.write_text(json.dumps(collection))
+    try:
+        out = import_file(str(source))
+    except UsageError:
+        return
+    flow = tmp_path / "c.yaml"
+    flow.write_text(out)
+    load_flows([str(flow)])  # what import writes always loads: a LoadError here fails the test
