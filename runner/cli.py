@@ -292,6 +292,19 @@ def import_command(file: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+@cli.command("export")
+@click.argument("flow")
+@click.option("--to", "kind", type=click.Choice(["arazzo"]), required=True, help="The format to write.")
+@click.option("-o", "--output", metavar="OUT", help="Write the document here (.json for JSON; default: print it).")
+@click.option("--openapi", "spec", metavar="SPEC", help="Name operations from this OpenAPI description.")
+def export_command(flow: str, kind: str, output: str | None, spec: str | None) -> None:
+    """Write a flow as an Arazzo 1.0 document, with a minimal OpenAPI description of its requests
+    (unless --openapi names one); what Arazzo cannot express is listed."""
+    from runner.share.export_command import export
+
+    export(flow, output, spec)
+
+
 @cli.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8900, show_default=True, help="The port to listen on.")

@@ -170,3 +170,11 @@ def test_a_missing_multipart_file_is_a_located_load_error(cli, write):
     step = "{name: Up, request: {method: POST, url: 'http://x.test/', multipart: {a: {file: gone.png}}}}"
     result = cli("validate", write(flow(step)))
     assert result.code == 2 and "`file: gone.png`: no such file" in result.err
+
+
+@pytest.mark.parametrize("file", ["", "3", "[a]", "{a: b}"], ids=["empty", "number", "list", "mapping"])
+def test_a_body_file_that_is_not_a_path_is_a_located_load_error(cli, write, file):
+    # Found by hypothesis through `apiflow export`: `body: {file: }` crashed the loader.
+    path = write(flow("{name: Put, request: {method: PUT, url: 'http://x.test/', body: {file: " + file + "}}}"))
+    result = cli("validate", path)
+    assert result.code == 2 and f"{path}:4:" in result.err and "internal error" not in result.err, result.err

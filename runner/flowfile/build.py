@@ -256,6 +256,8 @@ class FlowBuilder(CheckBuilder):
         if isinstance(graphql, dict):
             json_body = self.graphql(graphql, (*path, "graphql"))
         method = data.get("method") or ("POST" if "graphql" in data else "GET")
+        # `{file: path}`; `{file: }` or `{file: 3}` is the schema check's to report.
+        file_name = body.get("file") if isinstance(body, dict) else None
         return m.Request(
             method=str(method).upper(),
             url=self.template(data["url"], (*path, "url")) if isinstance(data.get("url"), str) else "",
@@ -266,7 +268,7 @@ class FlowBuilder(CheckBuilder):
             body=self.template(body, (*path, "body")) if isinstance(body, str) else None,
             form=self.tree(data.get("form"), (*path, "form")),
             timeout=float(timeout) if isinstance(timeout, (int, float)) and is_number(timeout) else None,
-            body_file=self.file(body["file"], (*path, "body", "file")) if isinstance(body, dict) else None,
+            body_file=self.file(file_name, (*path, "body", "file")) if isinstance(file_name, str) else None,
             multipart=self.multipart(mapping_of(data.get("multipart")), (*path, "multipart")),
             auth=self.tree(data.get("auth"), (*path, "auth")),
             cookies=self.tree(data.get("cookies"), (*path, "cookies")),

@@ -45,10 +45,16 @@ _COMPARISON = re.compile(r"^\s*(\$[^\s=!<>]+)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$")
 
 
 @dataclass
+class _Server:
+    url: str  # https://api.x.com/stores/{store_hash}
+    variables: dict[str, Any]  # server variable -> its default
+
+
+@dataclass
 class _Source:
     name: str
-    base: str | None  # the first server's URL
-    operations: dict[str, tuple[str, str]]  # operationId -> (METHOD, /path/{template})
+    base: _Server | None  # the description's first server
+    operations: dict[str, tuple[str, str, _Server | None]]  # operationId -> (METHOD, /path/{x}, server)
 
 
 @dataclass
@@ -113,14 +119,16 @@ def _sources(data: dict[str, Any], path: Path, state: _State) -> dict[str, _Sour
             out[name] = _Source(name, None, {})
             continue
         description = load_description(path.parent / url, shown=str(path.parent / url))
-        servers = description.data.get("servers")
-        base = servers[0].get("url") if isinstance(servers, list) and servers and isinstance(servers[0], dict) else None
-        operations = {
-            str(op.spec["operationId"]): (op.method, op.template)
-            for op in description.operations
-            if op.spec.get("operationId")
-        }
-        out[name] = _Source(name, str(base) if base else None, operations)
+        base = _first_server(description.data.get("servers"))
+        paths = description.data.get("paths") or {}
+        operations = {}
+        for op in description.operations:
+            if op.spec.get("operationId"):
+                item = paths.get(op.template) if isinstance(paths, dict) else None
+                item_servers = item.get("servers") if isinstance(item, dict) else None
+                server = _first_server(op.spec.get("servers")) or _first_server(item_servers) or base
+                operations[str(op.spec["operationId"])] = (op.method, op.template, server)
+        out[name] = _Source(name, base, operations)
     return out
 
 
@@ -206,7 +214,7 @@ class _Steps:
             if len(parts) == 4 and parts[1] == "paths":
                 name = re.search(r"sourceDescriptions\.([\w-]+)", source_part)
                 source = self.sources.get(name[1]) if name else next(iter(self.sources.values()), None)
-                return parts[3].upper(), parts[2], self.base(source)
+                return parts[3].upper(), parts[2], self.base(source.base if source else None)
             self.state.unconverted.append(f"{where}: operationPath {step['operationPath']} (not #/paths/PATH/METHOD)")
             return None
         op_id = str(step.get("operationId", ""))
@@ -215,22 +223,36 @@ class _Steps:
         op_id = named[2] if named else op_id
         for source in candidates:
             if op_id in source.operations:
-                method, template = source.operations[op_id]
-                return method, template, self.base(source)
+                method, template, server = source.operations[op_id]
+                return method, template, self.base(server)
         self.state.unconverted.append(f"{where}: operationId {op_id} is in no source description read")
         return None
 
-    def base(self, source: _Source | None) -> str:
-        url = source.base if source and source.base else ""
+    def base(self, server: _Server | None) -> str:
+        """The var holding a server's URL (`base`, `base2`...); its `{variables}` become vars too."""
+        url = server.url if server else ""
         var = self.bases.get(url)
-        if var is None:
-            var = "base" if not self.bases else f"base{len(self.bases) + 1}"
-            self.bases[url] = var
-            if url:
-                self.state.vars[var] = url.rstrip("/")
+        if var is not None:
+            return var
+        var = "base" if not self.bases else f"base{len(self.bases) + 1}"
+        self.bases[url] = var
+        if not url:
+            self.state.from_env.append(var)
+            self.state.vars[var] = "{{ env." + var + " }}"
+            return var
+        for name, default in (server.variables if server else {}).items():
+            ident = identifier(name)
+            if ident in self.state.vars:
+                continue
+            if default not in (None, ""):
+                self.state.vars[ident] = default
             else:
-                self.state.from_env.append(var)
-                self.state.vars[var] = "{{ env." + var + " }}"
+                self.state.from_env.append(ident)
+                self.state.vars[ident] = "{{ env." + ident + " }}"
+        pieces = re.split(r"\{([^{}]+)\}", url.rstrip("/"))  # text, variable, text, ...
+        self.state.vars[var] = "".join(
+            literal(piece) if i % 2 == 0 else "{{ " + identifier(piece) + " }}" for i, piece in enumerate(pieces)
+        )
         return var
 
     def step(self, step: dict[str, Any], sid: str, inputs: dict[str, str]) -> StepOut | None:
@@ -418,6 +440,18 @@ class _Steps:
 
 
 _NOT_LITERAL = object()
+
+
+def _first_server(servers: Any) -> _Server | None:
+    if not isinstance(servers, list) or not servers or not isinstance(servers[0], dict):
+        return None
+    variables = servers[0].get("variables")
+    defaults = {
+        str(k): v.get("default")
+        for k, v in (variables if isinstance(variables, dict) else {}).items()
+        if isinstance(v, dict)
+    }
+    return _Server(str(servers[0].get("url", "")), defaults)
 
 
 def _literal(text: str) -> Any:

@@ -53,12 +53,12 @@ def listed(title: str, items: list[str]) -> list[str]:
     return lines
 
 
-def unique_name(taken: set[str], name: str) -> str:
+def unique_name(taken: set[str], name: str, pattern: str = "{name} ({n})") -> str:
     """`name`, or `name (2)`, `name (3)`...: the first not in `taken` (which it joins)."""
     candidate, n = name, 1
     while candidate in taken:
         n += 1
-        candidate = f"{name} ({n})"
+        candidate = pattern.format(name=name, n=n)
     taken.add(candidate)
     return candidate
 
