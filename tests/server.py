@@ -41,6 +41,24 @@ SLIDES = """<?xml version="1.0"?>
 </slideshow>
 """
 USER_PASSWORD = "hunter2-password"
+# A page that does what a single-page app does: log in, use the token, create and read a thing.
+# The HAR test records it in Chromium, imports the recording and runs the flow.
+BROWSER_APP = """<!doctype html><html><head><title>working</title><link rel="stylesheet" href="/app.css">
+</head><body><img src="/png" alt=""><script>
+async function main() {
+  const json = {"Content-Type": "application/json"};
+  const login = await (await fetch("/login", {method: "POST", headers: json,
+    body: JSON.stringify({user: "ann", password: "hunter2-password"})})).json();
+  const auth = {"Authorization": "Bearer " + login.access_token};
+  const page = await (await fetch("/private", {headers: auth})).json();
+  const made = await (await fetch("/things", {method: "POST", headers: {...json, ...auth},
+    body: JSON.stringify({name: "from-the-browser", price: 7})})).json();
+  const read = await (await fetch("/things/" + made.data.id + "?view=full", {headers: auth})).json();
+  document.title = "done " + page.secret_data + " " + read.data.name;
+}
+main();
+</script></body></html>
+"""
 ISSUED_TOKEN = "tok_4f9d2b7e1c"
 
 
@@ -199,7 +217,15 @@ def create_app() -> Starlette:
     async def xml_doc(request: Request) -> Response:
         return Response(SLIDES, media_type="application/xml")
 
+    async def browser_app(request: Request) -> Response:
+        return HTMLResponse(BROWSER_APP)
+
+    async def stylesheet(request: Request) -> Response:
+        return Response("body { font: 14px sans-serif }", media_type="text/css")
+
     return Starlette(routes=[
+        Route("/app", browser_app),
+        Route("/app.css", stylesheet),
         Route("/html", html_page),
         Route("/xml", xml_doc),
         Route("/upload", upload, methods=["POST"]),

@@ -5,6 +5,7 @@ and run."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import httpx
 from hypothesis import HealthCheck, given, settings
@@ -123,3 +124,36 @@ def test_any_input_is_a_flow_or_a_usage_error(tmp_path, text):
     except UsageError:
         return
     assert out.startswith("# Imported by `apiflow import`")
+
+
+def test_a_har_recorded_by_chromium_imports_and_runs(cli, tmp_path, live_server):
+    """The acceptance test of issue 15: a real browser's recording, not a hand-made one."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.server import USER_PASSWORD
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is needed: `make test` installs it"
+    har = tmp_path / "session.har"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context(record_har_path=str(har), record_har_content="embed")
+        page = context.new_page()
+        page.goto(f"{live_server}/app")
+        page.wait_for_function("document.title.startsWith('done')")
+        assert page.title() == "done ok from-the-browser"
+        context.close()  # writes the HAR
+        browser.close()
+    out = tmp_path / "session.yaml"
+    assert cli("import", har, "-o", out).code == 0
+    text = out.read_text()
+    assert "app.css" in text.split("name:")[0] and "/png" in text.split("name:")[0]  # left out, listed
+    assert "tok_" not in text and USER_PASSWORD not in text  # the token is captured, the password a secret
+    assert "access_token: $.access_token" in text and 'Authorization: "Bearer {{ access_token }}"' in text
+    assert "/things/{{ id }}?view=full" in text and "- name: GET /things/{id}" in text
+    assert "sec-ch-ua" not in text and "User-Agent" not in text and "Accept: '*/*'" not in text
+    assert "password: \"{{ secret('PASSWORD') }}\"" in text
+    assert cli("validate", out).code == 0
+    result = cli("run", out, "-v", env={"PASSWORD": USER_PASSWORD})
+    assert result.code == 0, result.output
+    assert "tok_" not in result.output and USER_PASSWORD not in result.output

@@ -13,6 +13,8 @@ import yaml
 SECRET_HEADERS = frozenset(
     {"authorization", "cookie", "x-auth-token", "x-api-key", "api-key", "x-access-token", "proxy-authorization"}
 )
+# Body fields whose values are credentials (`password`, `card_number`, `cvv`, `api_key`...).
+SECRET_FIELD = re.compile(r"pass(?:word|wd|phrase)|secret|api[-_]?key|cvv|cvc|card[-_]?number|^pin$", re.I)
 MAX_LISTED = 50  # a header comment lists this many items, then a count
 
 

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.errors import UsageError
-from runner.share.flow_writer import SECRET_HEADERS, FlowOut, StepOut, listed, secret_name, secret_template
+from runner.share.flow_writer import (
+    SECRET_FIELD,
+    SECRET_HEADERS,
+    FlowOut,
+    StepOut,
+    listed,
+    secret_name,
+    secret_template,
+)
 
 VOLATILE = {
     "date", "user-agent", "content-length", "host", "connection", "accept-encoding", "accept-language",
@@ -140,18 +148,25 @@ def to_flow(exchanges: list[Exchange], dropped: list[str], name: str) -> FlowOut
                 headers[header] = secret_template(secret)
             else:
                 headers[header] = templated
-        if headers:
-            request["headers"] = headers
         content_type = next((v for k, v in exchange.headers if k.lower() == "content-type"), "")
         if exchange.body is not None:
-            _body(request, exchange.body, content_type, captures)
+            _body(request, exchange.body, content_type, captures, secrets)
+        # What apiflow sends anyway: `Accept: */*`, and the content type of a `json` or `form` body.
+        headers = {k: v for k, v in headers.items() if not (k.lower() == "accept" and v == "*/*")}
+        if "json" in request or "form" in request:
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        if headers:
+            request = {**{k: v for k, v in request.items() if k in ("method", "url")}, "headers": headers,
+                       **{k: v for k, v in request.items() if k not in ("method", "url")}}  # fmt: skip
         auth = exchange.options.pop("auth", None)
         if auth:
             secrets.add("PASSWORD")
             auth["basic"]["password"] = secret_template("PASSWORD")
             request["auth"] = auth
         request.update(exchange.options)
-        step: dict[str, Any] = {"name": f"{exchange.method} {parts.path or '/'}", "request": request}
+        # Named from the path as templated: `GET /things/{id}`, not the id of the day.
+        path = re.sub(r"\{\{ (\w+) \}\}", r"{\1}", urllib.parse.urlsplit(url.partition("}}")[2]).path)
+        step: dict[str, Any] = {"name": f"{exchange.method} {path or '/'}", "request": request}
         step["expect"] = {"status": exchange.status if exchange.status else "2xx"}
         steps.append(StepOut(step))
         if exchange.response is not None:
@@ -167,17 +182,36 @@ def _worth_capturing(key: str, value: str | int) -> bool:
     return named or len(str(value)) >= 8
 
 
-def _body(request: dict[str, Any], body: str, content_type: str, captures: _Captures) -> None:
+def _body(request: dict[str, Any], body: str, content_type: str, captures: _Captures, secrets: set[str]) -> None:
     if "json" in content_type or body.lstrip()[:1] in ("{", "["):
         try:
-            request["json"] = captures.templated_tree(json.loads(body))
+            request["json"] = _secret_fields(captures.templated_tree(json.loads(body)), secrets)
             return
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     if "x-www-form-urlencoded" in content_type:
-        request["form"] = {k: captures.templated(v) for k, v in urllib.parse.parse_qsl(body, keep_blank_values=True)}
+        form = {k: captures.templated(v) for k, v in urllib.parse.parse_qsl(body, keep_blank_values=True)}
+        request["form"] = _secret_fields(form, secrets)
         return
     request["body"] = captures.templated(body)
+
+
+def _secret_fields(data: Any, secrets: set[str]) -> Any:
+    """A recorded body's password, card number or key (by its field's name) as `secret('NAME')`:
+    the recording holds the real one, the flow must not."""
+    if isinstance(data, list):
+        return [_secret_fields(v, secrets) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        literal = isinstance(value, (str, int)) and not isinstance(value, bool) and "{{" not in str(value)
+        if literal and SECRET_FIELD.search(key):  # a captured value (a template) stays a capture
+            secrets.add(secret_name(key))
+            out[key] = secret_template(secret_name(key))
+        else:
+            out[key] = _secret_fields(value, secrets)
+    return out
 
 
 class _Captures:
