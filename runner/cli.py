@@ -341,8 +341,16 @@ def sandbox_command(host: str, port: int, quota: str) -> None:
 
 @cli.command()
 @click.option("--report", "of_report", is_flag=True, help="The schema of the JSON report (--report) instead.")
-def schema(of_report: bool) -> None:
-    """Print the JSON Schema of the flow language (for editors), or of the JSON report."""
+@click.option("--cassette", "of_cassette", is_flag=True, help="The schema of a cassette (--record) instead.")
+def schema(of_report: bool, of_cassette: bool) -> None:
+    """Print the JSON Schema of the flow language (for editors), of the JSON report, or of a cassette."""
+    if of_cassette:
+        import json
+
+        from runner.engine.cassette import cassette_schema
+
+        click.echo(json.dumps(cassette_schema(), indent=2))
+        return
     if of_report:
         from importlib import resources
 

@@ -129,7 +129,7 @@ class RunCommand:
         if os.environ.get("GITHUB_ACTIONS") == "true":  # annotations on the failed lines, a job summary
             from runner.report import github
 
-            github.report(result.flows, result.redactor)
+            github.report(result.flows, result.redactor, context.replayed_from)
         if context.interrupted:
             written = ", ".join(filter(None, (files.json, files.junit, files.html)))
             click.echo(

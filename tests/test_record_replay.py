@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from runner.sandbox.catalog import ACCESS_TOKEN, STORED_CARD
 
@@ -29,13 +31,19 @@ def recorded(cli, tmp_path, monkeypatch):
     return flows, cassette
 
 
-def test_a_recorded_checkout_replays_offline(cli, recorded, tmp_path):
+def test_a_recorded_checkout_replays_offline(cli, recorded, tmp_path, monkeypatch):
     flows, cassette = recorded
-    report = tmp_path / "replay.json"
-    result = cli("run", "--replay", cassette, "--report", report, flows)
+    report, junit, html, summary = (tmp_path / n for n in ("replay.json", "replay.xml", "replay.html", "summary.md"))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = cli("run", "--replay", cassette, "--report", report, "--junit", junit, "--html", html, flows)
     assert result.code == 0, result.output
+    # Every output says the run was a replay.
     assert "Replaying" in result.out and "nothing is sent" in result.out
     assert json.loads(report.read_text())["replayed_from"] == str(cassette)
+    assert f'<property name="apiflow.replayed_from" value="{cassette}"' in junit.read_text()
+    assert f"replayed from {cassette}: nothing was sent" in html.read_text()
+    assert f"Replayed from `{cassette}`" in summary.read_text()
 
 
 def test_an_edited_flow_fails_with_the_difference(cli, recorded):
@@ -63,3 +71,39 @@ def test_a_broken_cassette_is_a_usage_error(cli, write, tmp_path):
     bad.write_text("{}")
     result = cli("run", "--replay", bad, write("name: X\nsteps:\n  - request: {url: 'http://x.test/'}\n"))
     assert result.code == 2 and "not an apiflow cassette of version 1" in result.err
+
+
+def test_the_cassette_follows_its_published_schema(cli, recorded):
+    import jsonschema
+
+    _, cassette = recorded
+    schema = json.loads(cli("schema", "--cassette").out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema).validate(json.loads(cassette.read_text()))
+
+
+CASSETTE_KEYS = ["apiflow_cassette", "seed", "variables", "env", "runs", "run", "exchanges", "step", "request",
+                 "response", "method", "url", "body", "status", "reason", "headers", "text", "base64", "error"]  # fmt: skip
+
+
+@settings(max_examples=150, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(-5, 600)
+        | st.sampled_from(["GET", "http://x.test/", "[REDACTED]", "A"]),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(CASSETTE_KEYS), inner, max_size=6),
+        max_leaves=25,
+    )
+)
+def test_a_damaged_cassette_is_a_usage_error_or_a_replay_never_a_crash(cli, write, tmp_path, runs):
+    bad = tmp_path / "damaged.json"
+    bad.write_text(json.dumps({"apiflow_cassette": 1, "seed": 1, "variables": {}, "env": {}, "runs": runs}))
+    flow = write("name: X\nsteps:\n  - {name: A, request: {url: 'http://x.test/'}}\n")
+    result = cli("run", "--replay", bad, flow)
+    assert result.code in (1, 2), result.output
+    assert "internal error" not in result.err and "Traceback" not in result.err, result.err
+    if result.code == 2:
+        assert result.err.startswith(f"error: --replay {bad}: at "), result.err

@@ -119,14 +119,30 @@ class Cassette:
 
 
 def read_cassette(path: str) -> Cassette:
+    """The cassette at `path`, checked against its JSON Schema (runner/engine/cassette.schema.json):
+    a hand-edited or truncated cassette is a usage error that says where, never a crash mid-replay."""
     try:
         data = json.loads(Path(path).read_text("utf-8"))
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RecursionError) as err:
         raise UsageError(f"--replay {path}: cannot read it as a cassette of `apiflow run --record`: {err}") from None
     if not isinstance(data, dict) or data.get("apiflow_cassette") != VERSION:
         raise UsageError(f"--replay {path}: not an apiflow cassette of version {VERSION}")
-    runs = {r["run"]: r["exchanges"] for r in data.get("runs", []) if isinstance(r, dict)}
-    return Cassette(int(data.get("seed", 0)), dict(data.get("variables") or {}), dict(data.get("env") or {}), runs)
+    import jsonschema  # only replays need it
+
+    problem = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(cassette_schema()).iter_errors(data))
+    if problem is not None:
+        where = "/".join(str(p) for p in problem.absolute_path) or "the top level"
+        raise UsageError(f"--replay {path}: at {where}: {problem.message} (record the run again with --record)")
+    runs = {r["run"]: r["exchanges"] for r in data["runs"]}
+    return Cassette(data["seed"], dict(data["variables"]), dict(data["env"]), runs)
+
+
+def cassette_schema() -> dict[str, Any]:
+    """The cassette format's JSON Schema, as shipped in the package (`apiflow schema --cassette`)."""
+    from importlib import resources
+
+    schema: dict[str, Any] = json.loads(resources.files("runner.engine").joinpath("cassette.schema.json").read_text())
+    return schema
 
 
 class ReplayError(httpx.TransportError):

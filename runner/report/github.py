@@ -21,7 +21,7 @@ from runner.flowfile.source import plural
 _FAILED = (Outcome.FAILED, Outcome.ERROR)
 
 
-def report(flows: list[FlowResult], redactor: Redactor) -> None:
+def report(flows: list[FlowResult], redactor: Redactor, replayed_from: str | None = None) -> None:
     """Print the annotations and append the summary (the caller checks `GITHUB_ACTIONS`)."""
     for line in error_lines(flows, redactor):
         click.echo(line)
@@ -29,7 +29,7 @@ def report(flows: list[FlowResult], redactor: Redactor) -> None:
     if path:
         try:
             with open(path, "a", encoding="utf-8") as summary:
-                summary.write(markdown(flows, redactor))
+                summary.write(markdown(flows, redactor, replayed_from))
         except OSError as err:
             click.echo(f"warning: cannot append the job summary to {path}: {err.strerror}", err=True)
 
@@ -51,7 +51,7 @@ def error_lines(flows: list[FlowResult], redactor: Redactor) -> list[str]:
     return out
 
 
-def markdown(flows: list[FlowResult], redactor: Redactor) -> str:
+def markdown(flows: list[FlowResult], redactor: Redactor, replayed_from: str | None = None) -> str:
     steps = [s for f in flows for s in (*f.steps, *f.finally_steps)]
     passed = sum(1 for f in flows if f.passed)
     failed_steps = sum(1 for s in steps if s.outcome in _FAILED)
@@ -59,6 +59,7 @@ def markdown(flows: list[FlowResult], redactor: Redactor) -> str:
     lines = [
         f"### {icon} apiflow: {passed} of {plural(len(flows), 'flow')} passed",
         "",
+        *([f"Replayed from `{replayed_from}`: every response came from the recording.", ""] if replayed_from else []),
         f"{plural(len(steps), 'step')}: {sum(1 for s in steps if s.outcome is Outcome.PASSED)} passed, "
         f"{failed_steps} failed, {sum(1 for s in steps if s.outcome is Outcome.NOT_RUN)} not run",
         "",

@@ -156,6 +156,8 @@ def _summary(report: dict[str, Any]) -> str:
     seconds = report["elapsed_ms"] / 1000
     version = report["tool"]["version"]
     meta = f"seed {report['seed']} · {seconds:.2f} s · apiflow {version} · {_when(report['started_at'])}"
+    if report.get("replayed_from"):
+        meta += f" · replayed from {report['replayed_from']}: nothing was sent"
     return f"<div id='summary'>{escape(counts)}</div>" + _el("div", escape(meta), cls="muted")
 
 

@@ -110,6 +110,8 @@ def junit_xml(report: dict[str, Any]) -> str:
     """The transcript as a JUnit XML document."""
     root = ET.Element("testsuites", name="apiflow")
     properties = {"apiflow.version": report["tool"]["version"], "seed": str(report["seed"])}
+    if report.get("replayed_from"):  # offline: every response came from this cassette
+        properties["apiflow.replayed_from"] = report["replayed_from"]
     by_file: dict[str, list[dict[str, Any]]] = {}
     for flow in report["flows"]:
         by_file.setdefault(flow["file"], []).append(flow)
