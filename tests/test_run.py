@@ -363,3 +363,28 @@ steps:
     assert failed.request is not None and failed.response is not None and failed.response.body  # kept in full
     full = run_in_process(flow).flows[0].steps[0]
     assert full.request is not None and full.response is not None and full.response.body
+
+
+def test_only_responses_that_set_a_cookie_are_offered_to_the_jar(monkeypatch):
+    """Speed (issue 10): httpx offers every response to the jar at a cost; apiflow's jar takes
+    those with Set-Cookie only, and keeps their cookies. If httpx moves its jar, this fails."""
+    import http.cookiejar
+
+    import httpx
+
+    from runner.engine.cookies import lean_cookies
+
+    offered = []
+    real = http.cookiejar.CookieJar.extract_cookies
+    monkeypatch.setattr(http.cookiejar.CookieJar, "extract_cookies", lambda jar, *a: offered.append(1) or real(jar, *a))
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        headers = {"Set-Cookie": "session=s-123; Path=/"} if request.url.path == "/login" else {}
+        return httpx.Response(200, headers=headers, json={"cookie": request.headers.get("cookie")})
+
+    client = httpx.Client(transport=httpx.MockTransport(answer))
+    lean_cookies(client)
+    client.get("http://api.test/a")
+    client.get("http://api.test/login")
+    seen = client.get("http://api.test/b").json()["cookie"]
+    assert len(offered) == 1 and seen == "session=s-123" and client.cookies["session"] == "s-123"

@@ -136,6 +136,8 @@ class Redactor:
         text = str(value)
         if len(text) < _MIN_DECLARED or (learned and not looks_secret(text)):
             return
+        if not rename and text in self._names:
+            return  # known: its encoded forms were learned with it (the same token, captured per flow)
         label = re.sub(r"\W", "_", name).upper()
         for form in encoded_forms(text):
             if len(form) >= _MIN_DECLARED and (rename or form not in self._names):

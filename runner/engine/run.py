@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from runner import __version__
+from runner.engine.cookies import lean_cookies
 from runner.engine.redact import Redactor
 from runner.engine.results import FlowResult, StepResult, not_run
 from runner.engine.scope import RunScope, VarError
@@ -249,6 +250,7 @@ def run_flow_blocking(
         timeout=flow.http.timeout,
         transport=_Kept(transport),
     )
+    lean_cookies(client)
     with client:
         runner = StepRunner(
             flow, client, scope, keep=options.keep_exchanges, contracts=options.contracts, on_attempt=on_attempt
@@ -334,9 +336,11 @@ def _client(flow: Flow, options: RunOptions, pools: Pools, run_key: str = "") ->
         tls = {"transport": options.transport}
     else:
         tls = client_options(pools, verify=flow.http.verify)
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         headers=DEFAULT_HEADERS,
         follow_redirects=flow.http.follow_redirects,
         timeout=flow.http.timeout,
         **tls,
     )
+    lean_cookies(client)
+    return client
