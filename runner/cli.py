@@ -284,9 +284,9 @@ def import_command(file: str, output: str | None) -> None:
 
     text = import_file(file)
     if output:
-        from pathlib import Path
+        from runner.output_files import write_atomically
 
-        Path(output).write_text(text, "utf-8")
+        write_atomically(output, text)
         click.echo(f"wrote {output}: check it with `apiflow validate {output}`")
     else:
         click.echo(text, nl=False)

@@ -147,3 +147,9 @@ def test_a_mutated_flow_exports_to_a_valid_document_or_a_located_error(tmp_path_
     assert code == 0 or LOCATED.match(err) or err.startswith("error: "), err
     if code == 0:
         _valid(yaml.safe_load((folder / "x.arazzo.yaml").read_text()))
+
+
+def test_an_output_that_cannot_be_written_is_a_usage_error(cli, tmp_path):
+    for command in (["import", DATA / "share" / "postman-things.json"], ["export", FLOW, "--to", "arazzo"]):
+        result = cli(*command, "-o", tmp_path / "no-such-folder" / "out.yaml")
+        assert result.code == 2 and "cannot write" in result.err and "internal error" not in result.err, result.err

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from runner.engine.redact import Redactor
 from runner.engine.results import FlowResult
 from runner.errors import UsageError
 from runner.flowfile.source import Problem
+from runner.output_files import write_atomically
 from runner.report.html import html_report
 from runner.report.junit import junit_for_load_errors, junit_xml
 from runner.report.transcript import RunContext, transcript
@@ -43,38 +43,17 @@ class ReportFiles:
         if not (self.json or self.junit or self.html):
             return
         report = transcript(flows, redactor, seed, context)
-        _write(self.json, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-        _write(self.junit, junit_xml(report) if self.junit else "")
-        _write(self.html, html_report(report) if self.html else "")
+        write_atomically(self.json, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        write_atomically(self.junit, junit_xml(report) if self.junit else "")
+        write_atomically(self.html, html_report(report) if self.html else "")
 
     def write_load_errors(self, problems: list[Problem], context: RunContext) -> None:
         """A flow that does not load is still a result CI should see: every report says why
         (JUnit as an <error> per file; the JSON and HTML reports list the problems)."""
-        _write(self.junit, junit_for_load_errors(problems, context.started_at.isoformat()) if self.junit else "")
+        write_atomically(
+            self.junit, junit_for_load_errors(problems, context.started_at.isoformat()) if self.junit else ""
+        )
         if self.json or self.html:
             report = transcript([], Redactor(), 0, context, problems)
-            _write(self.json, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-            _write(self.html, html_report(report) if self.html else "")
-
-
-def _write(name: str | None, text: str) -> None:
-    """Write `text` to a temporary file beside `name`, then rename it over `name`: a full disk
-    or a killed process leaves the previous report, or none, never a truncated one."""
-    if not name:
-        return
-    target = Path(name)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; a report is not
-        os.replace(temporary, target)
-    except OSError as err:
-        Path(temporary).unlink(missing_ok=True)
-        raise UsageError(f"cannot write {name}: {err.strerror}") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+            write_atomically(self.json, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+            write_atomically(self.html, html_report(report) if self.html else "")

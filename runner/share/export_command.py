@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from runner.errors import UsageError
+from runner.output_files import write_atomically
 
 
 def export(flow_path: str, output: str | None, spec_path: str | None) -> None:
@@ -35,12 +36,12 @@ def export(flow_path: str, output: str | None, spec_path: str | None) -> None:
     exported = export_flow(top[0], openapi_file.name, spec, spec_url)
     text = _dump(exported.arazzo, json_out=bool(output and output.endswith(".json")))
     if output:
-        Path(output).write_text(text, "utf-8")
+        write_atomically(output, text)
         print(f"wrote {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     if exported.openapi is not None:
-        openapi_file.write_text(_dump(exported.openapi, json_out=False), "utf-8")
+        write_atomically(str(openapi_file), _dump(exported.openapi, json_out=False))
         print(f"wrote {openapi_file}: the operations the document's steps name", file=sys.stderr)
     if exported.not_exported:
         print(f"not exported ({len(exported.not_exported)}; Arazzo cannot say them):", file=sys.stderr)
