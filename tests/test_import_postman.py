@@ -22,13 +22,17 @@ def test_a_collection_becomes_a_flow_that_runs(cli, tmp_path, live_server):
     # Folders name the steps; scripts are translated where they can be, the rest are comments.
     assert "- name: Things / Create a thing" in text and "capture:\n    thingId: $.data.id" in text
     assert "token: $.access_token" in text and "status: 201" in text and "$.data.name: widget" in text
-    assert "# pm.expect(pm.response.responseTime).to.be.below(5000);" in text
+    assert "# pm.expect(json.data.id).to.satisfy(id => id > 0);" in text
     assert "# Postman prerequest script (not run):\n# pm.variables.set('now', Date.now());" in text
     assert "# Folder Things: prerequest script, not run:" in text
     # The collection's password is a secret; the environment's baseUrl is read from the environment.
     assert "not-the-real-one" not in text and "password: \"{{ secret('PASSWORD') }}\"" in text
     assert 'baseUrl: "{{ env.baseUrl }}"' in text and "X-Debug" not in text and "off:" not in text
     assert "{{ uuid() }}" in text and "price: 3" in text  # a dynamic variable; a bare number stays one
+    # chai assertions: merged per path, in the kinds of check apiflow has
+    assert "$.data.price:\n        eq: 3\n        gt: 2" in text and "type: array\n        len: 1" in text
+    assert "ne: gadget\n        contains: idg" in text and "Content-Type:\n        exists: true" in text
+    assert "text:\n      contains: widget" in text and "time_ms:\n      lt: 5000" in text
     assert cli("validate", out).code == 0
     result = cli("run", out, "-v", "--var", f"baseUrl={live_server}", env={"PASSWORD": USER_PASSWORD})
     assert result.code == 0, result.output

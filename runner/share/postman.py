@@ -9,8 +9,9 @@ becomes `{{ env.NAME }}` (set it, or pass --var); a credential (used in `Authori
 Dynamic variables (`{{$guid}}`...) map to apiflow's helpers where one exists.
 
 Scripts are not run. The common lines of a test script are translated: a status check becomes
-`expect.status`, `pm.expect(json.a.b).to.eql(v)` an `expect.json` check, and
-`pm.environment.set("x", json.a.b)` (or a header) a capture. Every other line, and every
+`expect.status`; `pm.expect(json.a.b)` with chai's eql, not.eql, a/an, above/below/least/most,
+lengthOf, include, exist, true/false/null an `expect.json` check; a header, the response time and
+the text likewise; `pm.environment.set("x", json.a.b)` (or a header) a capture. Every other line, and every
 pre-request script, is written as a comment above its step.
 """
 
@@ -413,10 +414,28 @@ def _translate_line(line: str, source: str, step: dict[str, Any], variables: _Va
     if one_of:
         step["expect"]["status"] = [int(c) for c in re.findall(r"\d{3}", one_of[1])]
         return True
-    check = re.fullmatch(r"pm\.expect\(" + source + _ACCESSOR + r"\)\.to\.(?:eql|equal|be\.equal)\((.+)\)", line)
-    if check and _literal_value(check[2]) is not _NOT_LITERAL:
-        step["expect"].setdefault("json", {})[_jsonpath(check[1])] = _literal_value(check[2])
+    if line in ("pm.response.to.be.ok", "pm.response.to.be.success"):
+        step["expect"]["status"] = 200 if line.endswith("ok") else "2xx"
         return True
+    header = re.fullmatch(r"""pm\.response\.to\.have\.header\(\s*['"]([^'"]+)['"]\s*(?:,\s*(.+?))?\s*\)""", line)
+    if header and (header[2] is None or _literal_value(header[2]) is not _NOT_LITERAL):
+        expected = {"exists": True} if header[2] is None else _literal_value(header[2])
+        _add_check(step, "headers", header[1], expected)
+        return True
+    timing = re.fullmatch(r"pm\.expect\(pm\.response\.responseTime\)\.to\.be\.(below|above)\((\d+)\)", line)
+    if timing:
+        step["expect"].setdefault("time_ms", {})["lt" if timing[1] == "below" else "gt"] = int(timing[2])
+        return True
+    text = re.fullmatch(r"pm\.expect\(pm\.response\.text\(\)\)\.to\.include\((.+)\)", line)
+    if text and isinstance(_literal_value(text[1]), str):
+        step["expect"].setdefault("text", {})["contains"] = _literal_value(text[1])
+        return True
+    check = re.fullmatch(r"pm\.expect\(" + source + _ACCESSOR + r"\)\.to\.(.+)", line)
+    if check:
+        found = _chai(check[2])
+        if found is not None:
+            _add_check(step, "json", _jsonpath(check[1]), found)
+            return True
     capture = re.fullmatch(_SETTERS + r"""\(\s*['"]([^'"]+)['"]\s*,\s*""" + source + _ACCESSOR + r"\s*\)", line)
     if capture:
         step.setdefault("capture", {})[variables.expression(capture[1])] = _jsonpath(capture[2])
@@ -433,6 +452,49 @@ def _translate_line(line: str, source: str, step: dict[str, Any], variables: _Va
 
 
 _NOT_LITERAL = object()
+_CHAI_TYPES = {"string": "string", "number": "number", "boolean": "boolean", "array": "array", "object": "object",
+               "null": "null"}  # fmt: skip
+_CHAI_COMPARE = {"above": "gt", "greaterThan": "gt", "below": "lt", "lessThan": "lt", "least": "ge", "most": "le"}
+
+
+def _chai(assertion: str) -> Any:
+    """A chai assertion after `.to.` as an apiflow check (a value, or an operator map), or None."""
+    found = re.fullmatch(r"(?:deep\.)?(?:eql|equal|be\.equal)\((.+)\)", assertion)
+    if found and _literal_value(found[1]) is not _NOT_LITERAL:
+        return _literal_value(found[1])
+    found = re.fullmatch(r"not\.(?:eql|equal|be\.equal)\((.+)\)", assertion)
+    if found and _literal_value(found[1]) is not _NOT_LITERAL:
+        return {"ne": _literal_value(found[1])}
+    found = re.fullmatch(r"""be\.an?\(\s*['"](\w+)['"]\s*\)""", assertion)
+    if found and found[1] in _CHAI_TYPES:
+        return {"type": _CHAI_TYPES[found[1]]}
+    found = re.fullmatch(
+        r"(?:be\.)?(?:at\.)?(above|below|greaterThan|lessThan|least|most)\((-?\d+(?:\.\d+)?)\)", assertion
+    )
+    if found:
+        return {_CHAI_COMPARE[found[1]]: json.loads(found[2])}
+    found = re.fullmatch(r"(?:have\.)?(?:lengthOf|length)\((\d+)\)", assertion)
+    if found:
+        return {"len": int(found[1])}
+    found = re.fullmatch(r"(?:include|contain)\((.+)\)", assertion)
+    if found and _literal_value(found[1]) is not _NOT_LITERAL:
+        return {"contains": _literal_value(found[1])}
+    if assertion in ("exist", "not.be.undefined"):
+        return {"exists": True}
+    if assertion in ("be.true", "be.false", "be.null"):
+        return {"be.true": True, "be.false": False, "be.null": None}[assertion]
+    return None
+
+
+def _add_check(step: dict[str, Any], kind: str, key: str, check: Any) -> None:
+    """Add a check on `key` to `expect.<kind>`, merged with one already there."""
+    checks = step["expect"].setdefault(kind, {})
+    if key not in checks:
+        checks[key] = check
+        return
+    merged = checks[key] if isinstance(checks[key], dict) else {"eq": checks[key]}
+    merged.update(check if isinstance(check, dict) else {"eq": check})
+    checks[key] = merged
 
 
 def _literal_value(text: str) -> Any:
