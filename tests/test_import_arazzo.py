@@ -98,3 +98,15 @@ def test_any_document_is_a_flow_that_loads_or_an_error_without_a_traceback(tmp_p
     flow = tmp_path / "a.yaml"
     flow.write_text(out)
     load_flows([str(flow)])  # what import writes always loads
+
+
+def test_workflows_that_multiply_when_inlined_are_refused(cli, tmp_path):
+    # w0 calls w1 ten times, w1 calls w2 ten times... 10^6 steps, 7 deep, if nothing stopped it.
+    workflows = [{"workflowId": f"w{i}", "steps": [{"stepId": f"s{j}", "workflowId": f"w{i + 1}"} for j in range(10)]}
+                 for i in range(6)] + [{"workflowId": "w6", "steps": [{"stepId": "x", "operationId": "echo"}]}]  # fmt: skip
+    shutil.copy(DATA / "things.openapi.yaml", tmp_path)
+    source = tmp_path / "bomb.arazzo.json"
+    source.write_text(json.dumps({"arazzo": "1.0.0", "sourceDescriptions": [{"name": "t", "url": "things.openapi.yaml"}],
+                                  "workflows": workflows}))  # fmt: skip
+    result = cli("import", source)
+    assert result.code == 2 and "more than 10,000 steps" in result.err, result.err

@@ -26,7 +26,7 @@ from typing import Any
 from runner.contracts.description import Description
 from runner.flowfile.model import Check, Expect, Flow, JsonExpectation, Request, StatusRule, Step
 from runner.flowfile.templates import Template, Tree
-from runner.share.flow_writer import unique_name
+from runner.share.flow_writer import UniqueNames
 
 ARAZZO_VERSION = "1.0.1"
 _EXPRESSION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
@@ -93,7 +93,8 @@ class _Exporter:
         self.var_names = {v.name for v in flow.vars}
         self.captured_by: dict[str, str] = {}  # capture name -> stepId of the latest step capturing it
         self.operations: dict[tuple[str, str, str], _Operation] = {}  # method, path, server
-        self.step_ids: set[str] = set()
+        self.step_ids = UniqueNames("{name}_{n}")
+        self.operation_ids = UniqueNames("{name}{n}")
         self.url_query: list[dict[str, Any]] = []  # the current step's query pairs written in its URL
         self.servers: dict[str, _Server] = {}  # leading var ("" for none) -> its server
 
@@ -259,7 +260,7 @@ class _Exporter:
         for key, present in (("when", step.when), ("sleep", step.sleep)):
             if present is not None:
                 self.not_exported.append(f"{where}: `{key}`")
-        sid = unique_name(self.step_ids, _slug(step.id or step.name), "{name}_{n}")
+        sid = self.step_ids(_slug(step.id or step.name))
         self.url_query = []
         out: dict[str, Any] = {"stepId": sid, "description": step.name}
         operation, path_values = self.operation(step.request, where)
@@ -337,8 +338,7 @@ class _Exporter:
                 )  # fmt: skip
         words = [w for w in re.split(r"[^A-Za-z0-9]+", template) if w] or ["root"]
         op_id = method.lower() + "".join(w[:1].upper() + w[1:] for w in words)
-        taken = {o.operation_id for o in self.operations.values() if o.operation_id}
-        op_id = unique_name(taken, op_id, "{name}{n}")
+        op_id = self.operation_ids(op_id)
         return _Operation(method, template, op_id, None, names, self.source_name, server)
 
     def parameters(self, request: Request, operation: _Operation, where: str) -> list[dict[str, Any]]:

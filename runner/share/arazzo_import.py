@@ -30,15 +30,17 @@ from runner.flowfile.yaml_source import parse_yaml
 from runner.share.flow_writer import (
     FlowOut,
     StepOut,
+    UniqueNames,
     identifier,
     listed,
     literal,
     secret_name,
     secret_template,
-    unique_name,
 )
 
 MAX_CALL_DEPTH = 16  # a workflow calling a workflow...
+# Inlining multiplies: ten workflows each calling the next twice is 1,024 copies of the last one.
+MAX_STEPS = 10_000
 _EMBEDDED = re.compile(r"\{(\$[^{}]+)\}")
 _OPERATORS = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _COMPARISON = re.compile(r"^\s*(\$[^\s=!<>]+)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$")
@@ -139,7 +141,8 @@ class _Steps:
         self.workflows = workflows
         self.components = components if isinstance(components, dict) else {}
         self.bases: dict[str, str] = {}  # server URL -> var
-        self.names: set[str] = set()
+        self.visited = 0  # steps met so far, inlined calls included
+        self.names = UniqueNames()
 
     def inputs(self, workflow: dict[str, Any]) -> dict[str, str]:
         """`$inputs.x` of an entry workflow -> the var's template; the var is declared here."""
@@ -180,6 +183,10 @@ class _Steps:
         for step in workflow["steps"]:
             if not isinstance(step, dict):
                 continue
+            self.visited += 1
+            if self.visited > MAX_STEPS:
+                hint = "workflows that call workflows are inlined; import the ones you need separately"
+                raise UsageError(f"the document makes more than {MAX_STEPS:,} steps ({hint})")
             sid = str(step.get("stepId", f"step{len(out) + 1}"))
             if step.get("workflowId"):
                 out += self.call(step, inputs, depth)
@@ -272,7 +279,7 @@ class _Steps:
         request["url"] = "{{ " + base + " }}" + re.sub(r"\{([^{}]+)\}", lambda m: str(path_values[m[1]]), template)
         self.body(step.get("requestBody"), request, inputs, where)
         title = str(step.get("description") or sid).strip().splitlines() or [sid]
-        out: dict[str, Any] = {"name": unique_name(self.names, title[0]), "request": request, "expect": {}}
+        out: dict[str, Any] = {"name": self.names(title[0]), "request": request, "expect": {}}
         for criterion in step.get("successCriteria") or []:
             if not self.criterion(criterion, out["expect"]):
                 self.state.unconverted.append(f"{where}: successCriteria {json.dumps(criterion)}")

@@ -55,14 +55,23 @@ def listed(title: str, items: list[str]) -> list[str]:
     return lines
 
 
-def unique_name(taken: set[str], name: str, pattern: str = "{name} ({n})") -> str:
-    """`name`, or `name (2)`, `name (3)`...: the first not in `taken` (which it joins)."""
-    candidate, n = name, 1
-    while candidate in taken:
-        n += 1
-        candidate = pattern.format(name=name, n=n)
-    taken.add(candidate)
-    return candidate
+class UniqueNames:
+    """Names made unique as they come: `name`, then `name (2)`, `name (3)`... (in the `pattern`).
+    Counts per name, so a thousand steps of one name cost a thousand lookups, not a million."""
+
+    def __init__(self, pattern: str = "{name} ({n})") -> None:
+        self.pattern = pattern
+        self.taken: set[str] = set()
+        self.last: dict[str, int] = {}  # name -> the last n given to it
+
+    def __call__(self, name: str) -> str:
+        candidate, n = name, self.last.get(name, 1)
+        while candidate in self.taken:
+            n += 1
+            candidate = self.pattern.format(name=name, n=n)
+        self.last[name] = n
+        self.taken.add(candidate)
+        return candidate
 
 
 def write_flow(flow: FlowOut, source: str) -> str:

@@ -28,12 +28,12 @@ from runner.share.flow_writer import (
     SECRET_HEADERS,
     FlowOut,
     StepOut,
+    UniqueNames,
     identifier,
     listed,
     literal,
     secret_name,
     secret_template,
-    unique_name,
 )
 
 MAX_DEPTH = 64  # folders in folders
@@ -159,7 +159,7 @@ class _Converter:
         self.notes: list[str] = []
         self.secrets: set[str] = set()
         self.skipped: list[str] = []
-        self.names: set[str] = set()
+        self.names = UniqueNames()
         self.origins: dict[str, str] = {}
 
     def unconverted(self) -> list[str]:
@@ -200,7 +200,7 @@ class _Converter:
         if auth_out:
             request["auth"] = auth_out
         self.body(request_data.get("body"), request, name)
-        step: dict[str, Any] = {"name": unique_name(self.names, name), "request": request, "expect": {"status": "2xx"}}
+        step: dict[str, Any] = {"name": self.names(name), "request": request, "expect": {"status": "2xx"}}
         comments: list[str] = []
         for listen, script in _events(item):
             if listen == "test":
