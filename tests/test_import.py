@@ -157,3 +157,27 @@ def test_a_har_recorded_by_chromium_imports_and_runs(cli, tmp_path, live_server)
     result = cli("run", out, "-v", env={"PASSWORD": USER_PASSWORD})
     assert result.code == 0, result.output
     assert "tok_" not in result.output and USER_PASSWORD not in result.output
+
+
+def test_a_long_recording_chains_its_ids_by_name(tmp_path):
+    """300 requests, each reusing the id and token of the one before, with 15 more ids per response
+    that nothing reuses: each step captures what the next reuses, named id, id_2, ... (names go
+    to reused values only). Quadratic work here once took minutes for 1,500 requests."""
+    from runner.share.importer import import_file
+
+    entries = []
+    for i in range(300):
+        body = {
+            "data": {"id": 1000 + i, "token": f"tok-{i:08d}", "items": [{"id": f"item-{i}-{j}-x"} for j in range(15)]}
+        }
+        entries.append({
+            "request": {"method": "GET", "url": f"https://api.test/things/{999 + i}",
+                        "headers": [{"name": "Authorization", "value": f"Bearer tok-{i - 1:08d}"}]},
+            "response": {"status": 200, "content": {"mimeType": "application/json", "text": json.dumps(body)}},
+        })  # fmt: skip
+    source = tmp_path / "long.har"
+    source.write_text(json.dumps({"log": {"entries": entries}}))
+    text = import_file(str(source))
+    assert "capture:\n    id: $.data.id\n    token: $.data.token" in text
+    assert 'url: "{{ base }}/things/{{ id_299 }}"' in text and 'Authorization: "Bearer {{ token_299 }}"' in text
+    assert "items" not in text  # never reused: never captured

@@ -15,6 +15,7 @@ import json
 import re
 import shlex
 import urllib.parse
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -214,40 +215,70 @@ def _secret_fields(data: Any, secrets: set[str]) -> Any:
     return out
 
 
+_TOKEN = re.compile(r"[^/?&=#;,\s\"']+")  # what a reused value sits between in a URL, header or text
+_DELIMITER = re.compile(r"[/?&=#;,\s\"']")
+
+
+@dataclass
+class _Value:
+    """A value an earlier response gave: where, and its capture's name once a request reuses it."""
+
+    step: dict[str, Any]
+    path: str
+    key: str
+    index: int
+    name: str | None = None
+
+
 class _Captures:
-    """Values of earlier JSON responses that later requests reuse: captured, then templated."""
+    """Values of earlier JSON responses that later requests reuse: captured, then templated.
+
+    Indexed so that a recording of thousands of requests imports in seconds: a text is split into
+    tokens and each is looked up, rather than every known value searched for in every text. Names
+    are given when a value is first reused, so only captured values take one: `id`, then `id_4`
+    (from step 4), then the path (`data_items_0_id`)."""
 
     def __init__(self) -> None:
-        self.known: dict[str, str] = {}  # value as text -> capture name
-        self.pending: list[tuple[dict[str, Any], dict[str, str]]] = []  # a step, its response's values by path
+        self.known: dict[str, _Value] = {}
+        self.names: set[str] = set()
+        self.spanning: list[str] = []  # long values with a delimiter inside (base64...): searched for
 
     def learn(self, data: Any, index: int, step: dict[str, Any]) -> None:
-        found: dict[str, str] = {}
-        stack: list[tuple[str, str, Any]] = [("$", "", data)]
-        while stack:
-            path, key, value = stack.pop()
+        queue: deque[tuple[str, str, Any]] = deque([("$", "", data)])  # document order: $.data.id first
+        while queue:
+            path, key, value = queue.popleft()
             if isinstance(value, dict):
-                stack.extend(
+                queue.extend(
                     (f"{path}.{k}" if re.fullmatch(r"\w+", k) else f"{path}['{k}']", k, v) for k, v in value.items()
                 )
             elif isinstance(value, list):
-                stack.extend((f"{path}[{i}]", key, v) for i, v in enumerate(value[:20]))
+                queue.extend((f"{path}[{i}]", key, v) for i, v in enumerate(value[:20]))
             elif isinstance(value, (str, int)) and not isinstance(value, bool) and _worth_capturing(key, value):
                 text = str(value)
-                if text not in self.known and text not in found.values():
-                    name = re.sub(r"\W", "_", key or "value").lower()
-                    name = f"{name}_{index + 1}" if name in self.known.values() or not name.isidentifier() else name
-                    found[path] = text
-                    self.known[text] = name
-        self.pending.append((step, found))
+                if text not in self.known:
+                    self.known[text] = _Value(step, path, key, index)
+                    if len(text) >= 8 and _DELIMITER.search(text):
+                        self.spanning.append(text)
 
     def templated(self, text: str) -> str:
-        for value, name in sorted(self.known.items(), key=lambda kv: -len(kv[0])):
-            # A short value (id 7) only as a whole path segment or query value, never inside text.
-            pattern = re.escape(value) if len(value) >= 8 else rf"(?<=[/=]){re.escape(value)}(?=[/?&#]|$)"
-            if re.search(pattern, text):
-                text = re.sub(pattern, "{{ " + name + " }}", text)  # a name is \w+: nothing to escape
-                self._use(value, name)
+        """`text` with each known value in it as its capture's template. A short value (id 7) only
+        as a whole path segment or query value, never inside other text."""
+        spans: list[tuple[int, int]] = []
+        for match in _TOKEN.finditer(text):
+            value = match[0]
+            if value not in self.known:
+                continue
+            before, after = text[match.start() - 1 : match.start()], text[match.end() : match.end() + 1]
+            if len(value) >= 8 or (before in ("/", "=") and after in ("", "/", "?", "&", "#")):
+                spans.append((match.start(), match.end()))
+        for value in sorted(self.spanning, key=len, reverse=True):
+            at = text.find(value)
+            while at >= 0:
+                if not any(start < at + len(value) and at < end for start, end in spans):
+                    spans.append((at, at + len(value)))
+                at = text.find(value, at + len(value))
+        for start, end in sorted(spans, reverse=True):
+            text = text[:start] + "{{ " + self._use(text[start:end]) + " }}" + text[end:]  # a name is \w+
         return text
 
     def templated_tree(self, data: Any) -> Any:
@@ -256,15 +287,27 @@ class _Captures:
         if isinstance(data, list):
             return [self.templated_tree(v) for v in data]
         if isinstance(data, (str, int)) and not isinstance(data, bool) and str(data) in self.known:
-            name = self.known[str(data)]
-            self._use(str(data), name)
-            return "{{ " + name + " }}"
+            return "{{ " + self._use(str(data)) + " }}"
         return self.templated(data) if isinstance(data, str) else data
 
-    def _use(self, value: str, name: str) -> None:
-        """The step whose response holds `value` captures it (once)."""
-        for step, found in self.pending:
-            for path, text in found.items():
-                if text == value:
-                    step.setdefault("capture", {})[name] = path
-                    return
+    def _use(self, value: str) -> str:
+        """The capture's name for `value`; the step whose response held it captures it (once)."""
+        known = self.known[value]
+        if known.name is None:
+            known.name = self._name(known)
+            known.step.setdefault("capture", {})[known.name] = known.path
+        return known.name
+
+    def _name(self, known: _Value) -> str:
+        key = re.sub(r"\W", "_", known.key).strip("_").lower()
+        candidates = [key, f"{key}_{known.index + 1}"] if key.isidentifier() else []
+        candidates.append(re.sub(r"\W+", "_", known.path[1:]).strip("_").lower() or "value")
+        name = next((c for c in candidates if c.isidentifier() and c not in self.names), None)
+        if name is None:
+            base, n = candidates[-1] if candidates[-1].isidentifier() else f"value_{known.index + 1}", 1
+            name = base
+            while name in self.names:
+                n += 1
+                name = f"{base}_{n}"
+        self.names.add(name)
+        return name
