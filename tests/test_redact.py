@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runner.engine.redact import MASK, Redactor, is_secret_name
 
@@ -77,3 +79,17 @@ def test_numbers_that_are_not_card_numbers_stay(text):
 def test_very_short_values_are_not_treated_as_secrets():
     r = Redactor(["1", "ab"])
     assert r.redact("1 ab") == "1 ab"
+
+
+@settings(max_examples=2000, derandomize=True)
+@given(st.uuids(), st.sampled_from(["{}", '"{}"', "/orders/{}", '{{"id":"{}"}}']))
+def test_a_uuid_is_never_taken_for_a_card_number(value, shape):
+    # Found in the sandbox: a payment id `c45436a1-2345-...` showed as `c45436a[REDACTED]-...`.
+    text = shape.format(value)
+    assert Redactor().redact(text) == text
+
+
+@pytest.mark.parametrize("card", ["4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "378282246310005"])
+@pytest.mark.parametrize("shape", ["{}", '"number":"{}"', "card={}&x=1", "PAN: {}.", "({})"])
+def test_a_card_number_is_masked_wherever_it_stands(card, shape):
+    assert Redactor().redact(shape.format(card)) == shape.format("[REDACTED]")

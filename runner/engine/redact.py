@@ -35,7 +35,9 @@ SENSITIVE_HEADERS = frozenset(
 # its name ends in one (so `token_type` is shown).
 _SENSITIVE_WORDS = ("token", "secret", "password", "passwd", "api_key", "apikey")
 _SENSITIVE_FIELDS = frozenset({"verification_value", "cvv", "cvc", "cvv2", "security_code", "card_number"})
-_CARD = re.compile(r"(?<!\d)(?<!\d\.)(?:\d[ -]?){12,18}\d(?!\d)(?!\.\d)")  # not inside a decimal
+# 13 to 19 digits, maybe grouped by spaces or dashes: not inside a decimal, a longer run of
+# groups, or a word (a UUID's `c45436a1-2345-6789-0123-...` holds a Luhn-valid run one time in ten).
+_CARD = re.compile(r"(?<![0-9A-Za-z])(?<!\d[ -])(?<!\d\.)(?:\d[ -]?){12,18}\d(?![0-9A-Za-z])(?![ -]\d)(?!\.\d)")
 # A JSON member whose value is a string or a number, and a `name=value` pair of a form or query.
 _JSON_MEMBER = re.compile(r'"(?P<key>[^"\\]{1,100})"\s*:\s*(?P<value>"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*)')
 # A pair's value ends at a quote, bracket or backslash too: `"url":"...?token=abc"` keeps its quote.
@@ -114,6 +116,7 @@ class Redactor:
 
     def __init__(self, values: Iterable[str] = (), *, journal: bool = False) -> None:
         self._names: dict[str, str] = {}  # secret value, in each of its forms -> its name
+        self._values: set[str] = set()  # values given to `add` (not their forms): a second add is a no-op
         self._longest_first: list[str] | None = None
         # With `journal`, what was learned is also kept for `take_journal`: a worker process
         # sends it with each result, so the parent hides those secrets before it shows the result.
@@ -136,8 +139,9 @@ class Redactor:
         text = str(value)
         if len(text) < _MIN_DECLARED or (learned and not looks_secret(text)):
             return
-        if not rename and text in self._names:
-            return  # known: its encoded forms were learned with it (the same token, captured per flow)
+        if not rename and text in self._values:
+            return  # added before: its encoded forms were learned with it (a token captured per flow)
+        self._values.add(text)
         label = re.sub(r"\W", "_", name).upper()
         for form in encoded_forms(text):
             if len(form) >= _MIN_DECLARED and (rename or form not in self._names):
