@@ -56,6 +56,9 @@ def test_a_flow_goes_to_arazzo_and_back_and_sends_the_same_requests(cli, tmp_pat
     assert steps[2]["parameters"][0] == {"name": "thing_id", "in": "path",
                                          "value": "$steps.Create_a_thing.outputs.thing_id"}  # fmt: skip
     assert {"condition": "$statusCode == 200 || $statusCode == 201"} in steps[1]["successCriteria"]
+    assert {"condition": "$response.body#/data/id == $steps.Create_a_thing.outputs.thing_id"} in steps[2][
+        "successCriteria"
+    ]  # compared with a capture
     assert document["workflows"][0]["inputs"]["properties"]["PASSWORD"]["format"] == "password"
 
     back = tmp_path / "back.yaml"
@@ -153,3 +156,24 @@ def test_an_output_that_cannot_be_written_is_a_usage_error(cli, tmp_path):
     for command in (["import", DATA / "share" / "postman-things.json"], ["export", FLOW, "--to", "arazzo"]):
         result = cli(*command, "-o", tmp_path / "no-such-folder" / "out.yaml")
         assert result.code == 2 and "cannot write" in result.err and "internal error" not in result.err, result.err
+
+
+def test_a_used_flow_becomes_a_workflow_and_comes_back_inlined(cli, tmp_path, live_server):
+    flow = DATA / "share" / "with-use.yaml"
+    out = tmp_path / "with-use.arazzo.yaml"
+    result = cli("export", flow, "--to", "arazzo", "-o", out)
+    assert result.code == 0 and "not exported" not in result.err, result.err
+    document = yaml.safe_load(out.read_text())
+    _valid(document)
+    main, login = document["workflows"]
+    assert main["steps"][0]["workflowId"] == login["workflowId"] == "Log_in"
+    assert main["steps"][0]["parameters"] == [{"name": "user", "value": "$inputs.who"}]
+    assert login["outputs"] == {"token": "$steps.Log_in.outputs.token"}
+    assert login["inputs"]["required"] == ["user"] and login["inputs"]["properties"]["password"]["format"] == "password"
+    back = tmp_path / "back.yaml"
+    assert cli("import", out, "-o", back).code == 0
+    env = {"PASSWORD": USER_PASSWORD, "THINGS_URL": live_server}  # the used flow reads its server from it
+    first = cli("run", flow, "--var", f"base={live_server}", "--record", tmp_path / "a.json", env=env)
+    second = cli("run", back, "--var", f"base={live_server}", "--record", tmp_path / "b.json", env=env)
+    assert first.code == 0 and second.code == 0, second.output
+    assert _requests(tmp_path / "a.json") == _requests(tmp_path / "b.json") and len(_requests(tmp_path / "b.json")) == 2

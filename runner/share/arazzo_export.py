@@ -31,6 +31,7 @@ from runner.share.flow_writer import UniqueNames
 ARAZZO_VERSION = "1.0.1"
 _EXPRESSION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
 _NAME = re.compile(r"[A-Za-z_]\w*")
+_SECRET_ONLY = re.compile(r"\{\{-?\s*secret\(\s*['\"][A-Za-z0-9_.-]+['\"]\s*\)\s*-?\}\}")
 _COMPARE = {"eq": "==", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
@@ -87,32 +88,24 @@ class _Exporter:
         self.spec_url = spec_url
         self.source_name = "requests"  # the description written with the document
         self.spec_name = "api"  # the one --openapi names
-        self.step_sources: dict[str, str] = {}  # stepId -> the source its operationId is in
+        self.step_sources: dict[int, str] = {}  # id() of a step written -> the source its operationId is in
         self.not_exported: list[str] = []
+        # What the workflow being written knows (`_workflow` swaps these for a used flow's):
         self.inputs: dict[str, Any] = {}
-        self.var_names = {v.name for v in flow.vars}
+        self.var_names = {v.name for v in flow.vars} | {i.name for i in flow.inputs}
         self.captured_by: dict[str, str] = {}  # capture name -> stepId of the latest step capturing it
-        self.operations: dict[tuple[str, str, str], _Operation] = {}  # method, path, server
         self.step_ids = UniqueNames("{name}_{n}")
+        self.operations: dict[tuple[str, str, str], _Operation] = {}  # method, path, server
+        self.workflows: list[dict[str, Any]] = []  # every used flow's workflow, after the main one
+        self.workflow_ids: dict[str, str] = {}  # a used flow's path -> its workflowId
+        self.workflow_names = UniqueNames("{name}_{n}")
         self.operation_ids = UniqueNames("{name}{n}")
         self.url_query: list[dict[str, Any]] = []  # the current step's query pairs written in its URL
-        self.servers: dict[str, _Server] = {}  # leading var ("" for none) -> its server
+        self.servers: dict[tuple[str, str], _Server] = {}  # (leading var, its value) -> its server
 
     def export(self) -> Exported:
-        steps = [s for s in (self.step(step) for step in self.flow.steps) if s is not None]
-        for kind, present in (("finally", self.flow.finally_steps), ("matrix", self.flow.matrix)):
-            if present:
-                self.not_exported.append(f"the flow's `{kind}` ({len(present)} entries)")
-        workflow: dict[str, Any] = {"workflowId": _slug(self.flow.name)}
-        if self.flow.description:
-            workflow["description"] = self.flow.description
-        if self.inputs:
-            workflow["inputs"] = {"type": "object", "properties": self.inputs}
-        workflow["steps"] = steps
-        outputs = {name: f"$steps.{self.captured_by[name]}.outputs.{name}" for name in self.flow.outputs
-                   if name in self.captured_by}  # fmt: skip
-        if outputs:
-            workflow["outputs"] = outputs
+        main = self._steps_of(self.workflow_names(_slug(self.flow.name)))
+        steps = [s for w in (main, *self.workflows) for s in w["steps"]]
         sources = []
         if self.spec is not None:
             sources.append({"name": self.spec_name, "url": self.spec_url, "type": "openapi"})
@@ -123,19 +116,72 @@ class _Exporter:
             # With two sources, Arazzo wants each operationId to say which one it is in.
             for step in steps:
                 if "operationId" in step:
-                    step["operationId"] = (
-                        f"$sourceDescriptions.{self.step_sources[step['stepId']]}.{step['operationId']}"
-                    )
+                    source = self.step_sources[id(step)]
+                    step["operationId"] = f"$sourceDescriptions.{source}.{step['operationId']}"
         document: dict[str, Any] = {
             "arazzo": ARAZZO_VERSION,
             "info": {"title": self.flow.name, "version": "1.0.0"},
             "sourceDescriptions": sources,
-            "workflows": [workflow],
+            "workflows": [main, *self.workflows],
         }
         if self.not_exported:
             document["x-apiflow-not-exported"] = self.not_exported
         return Exported(document, self._openapi(generated) if generated or self.spec is None else None,
                         self.not_exported)  # fmt: skip
+
+    def _steps_of(self, workflow_id: str) -> dict[str, Any]:
+        """The workflow of `self.flow` (the main flow, or a used one `_workflow` set up)."""
+        steps = [s for s in (self.step(step) for step in self.flow.steps) if s is not None]
+        for kind, present in (("finally", self.flow.finally_steps), ("matrix", self.flow.matrix)):
+            if present:
+                self.not_exported.append(f"{self.flow.name}: the flow's `{kind}` ({len(present)} entries)")
+        workflow: dict[str, Any] = {"workflowId": workflow_id}
+        if self.flow.description:
+            workflow["description"] = self.flow.description
+        if self.inputs:
+            workflow["inputs"] = {"type": "object", "properties": self.inputs}
+            required = [i.name for i in self.flow.inputs if i.required and i.name in self.inputs]
+            if required:
+                workflow["inputs"]["required"] = required
+        workflow["steps"] = steps
+        outputs = {name: f"$steps.{self.captured_by[name]}.outputs.{name}" for name in self.flow.outputs
+                   if name in self.captured_by}  # fmt: skip
+        if outputs:
+            workflow["outputs"] = outputs
+        return workflow
+
+    def _workflow(self, flow: Flow) -> str:
+        """The workflowId of a used flow, written once as a workflow of its own."""
+        if flow.path in self.workflow_ids:
+            return self.workflow_ids[flow.path]
+        workflow_id = self.workflow_names(_slug(flow.name))
+        self.workflow_ids[flow.path] = workflow_id
+        saved = (self.flow, self.inputs, self.var_names, self.captured_by, self.step_ids)
+        self.flow, self.inputs, self.captured_by = flow, {}, {}
+        self.var_names = {v.name for v in flow.vars} | {i.name for i in flow.inputs}
+        self.step_ids = UniqueNames("{name}_{n}")
+        try:
+            self.workflows.append(self._steps_of(workflow_id))
+        finally:
+            self.flow, self.inputs, self.var_names, self.captured_by, self.step_ids = saved
+        return workflow_id
+
+    def use_step(self, step: Step, where: str) -> dict[str, Any]:
+        """`use: other.yaml` as a step that runs the other flow's workflow, its `with` as parameters
+        and its declared outputs as this step's."""
+        assert step.use is not None
+        workflow_id = self._workflow(step.use.flow)
+        sid = self.step_ids(_slug(step.id or step.name))
+        out: dict[str, Any] = {"stepId": sid, "description": step.name, "workflowId": workflow_id}
+        parameters = [{"name": name, "value": self.value(value, where)} for name, value in step.use.inputs.items()]
+        if parameters:
+            out["parameters"] = parameters
+        outputs = {name: f"$workflows.{workflow_id}.outputs.{name}" for name in step.use.flow.outputs}
+        if outputs:
+            out["outputs"] = outputs
+        for name in step.use.flow.outputs:
+            self.captured_by[name] = sid
+        return out
 
     # -- the server and the inputs ---------------------------------------------------------------
 
@@ -143,10 +189,10 @@ class _Exporter:
         """The server a URL's leading var (`{{ base }}`) stands for: its URL, with OpenAPI server
         variables for what its template leaves open (`{{ env.X | default('https://a') }}` is
         `https://a`; another constant var is its value; anything else a `{variable}`)."""
-        key = var or ""
+        value = next((v.value for v in self.flow.vars if v.name == var), None)
+        key = (var or "", value.source if isinstance(value, Template) else str(value))
         if key in self.servers:
             return self.servers[key]
-        value = next((v.value for v in self.flow.vars if v.name == var), None)
         variables: dict[str, str] = {}
         if isinstance(value, Template):
             url = self._server_url(value.source, variables)
@@ -181,7 +227,14 @@ class _Exporter:
         if secret:
             self.inputs[name] = {"type": "string", "format": "password", "writeOnly": True}
             return
-        value = next((v.value for v in self.flow.vars if v.name == name), None)
+        declared = next((i for i in self.flow.inputs if i.name == name), None)
+        if declared is not None and declared.required:
+            self.inputs[name] = {}  # the calling step gives it
+            return
+        value = next((v.value for v in self.flow.vars if v.name == name), declared.default if declared else None)
+        if isinstance(value, Template) and _SECRET_ONLY.fullmatch(value.source.strip()):
+            self.inputs[name] = {"type": "string", "format": "password", "writeOnly": True}
+            return
         spec: dict[str, Any] = {"type": _json_type(value)} if not isinstance(value, (Template, Tree)) else {}
         if isinstance(value, (Template, Tree)):
             self.not_exported.append(f"var {name}: its value is a template; the input has no default")
@@ -252,10 +305,10 @@ class _Exporter:
 
     def step(self, step: Step) -> dict[str, Any] | None:
         where = f"step {step.name!r}"
+        if step.use is not None:
+            return self.use_step(step, where)
         if step.request is None:
-            self.not_exported.append(f"{where}: `use` of another flow" if step.use else f"{where}: a `sleep`-only step")
-            for name in step.use.flow.outputs if step.use else ():
-                self.captured_by.pop(name, None)
+            self.not_exported.append(f"{where}: a `sleep`-only step")
             return None
         for key, present in (("when", step.when), ("sleep", step.sleep)):
             if present is not None:
@@ -264,7 +317,7 @@ class _Exporter:
         self.url_query = []
         out: dict[str, Any] = {"stepId": sid, "description": step.name}
         operation, path_values = self.operation(step.request, where)
-        self.step_sources[sid] = operation.source
+        self.step_sources[id(out)] = operation.source
         if operation.operation_id:
             out["operationId"] = operation.operation_id
         else:
@@ -426,9 +479,18 @@ class _Exporter:
                 out.append({"context": "$response.body", "condition": text, "type": "jsonpath"})
             elif pointer is not None and check.op in _COMPARE and _is_literal(check.expected):
                 out.append({"condition": f"$response.body#{pointer} {_COMPARE[check.op]} {_literal(check.expected)}"})
+            elif pointer is not None and check.op in _COMPARE and self._expression_of(check.expected):
+                # Compared with a var, a secret or a capture: the runtime expression that holds it.
+                right = self._expression_of(check.expected)
+                out.append({"condition": f"$response.body#{pointer} {_COMPARE[check.op]} {right}"})
             else:
                 self.not_exported.append(f"{where}: {text} `{_describe(check)}`")
         return out
+
+    def _expression_of(self, value: Any) -> str | None:
+        """The runtime expression a template that is one name stands for (`{{ cart_id }}`)."""
+        whole = _EXPRESSION.fullmatch(value.source.strip()) if isinstance(value, Template) else None
+        return self.expression(whole[1]) if whole else None
 
     def outputs(self, step: Step, sid: str, where: str) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -144,14 +144,18 @@ class _Steps:
         self.visited = 0  # steps met so far, inlined calls included
         self.names = UniqueNames()
 
-    def inputs(self, workflow: dict[str, Any]) -> dict[str, str]:
-        """`$inputs.x` of an entry workflow -> the var's template; the var is declared here."""
+    def inputs(self, workflow: dict[str, Any], bound: frozenset[str] = frozenset()) -> dict[str, str]:
+        """`$inputs.x` of a workflow -> the var's template; the var is declared here (unless a
+        calling step binds it, or a var of that name is declared already)."""
         schema = workflow.get("inputs")
         schema = self._reference(schema)
         properties = schema.get("properties") if isinstance(schema, dict) else None
         out: dict[str, str] = {}
         for name, raw in (properties if isinstance(properties, dict) else {}).items():
             ident = identifier(str(name))
+            if name in bound or ident in self.state.vars:
+                out[str(name)] = "{{ " + ident + " }}"
+                continue
             spec = raw if isinstance(raw, dict) else {}
             hidden = spec.get("format") == "password" or spec.get("writeOnly")
             if hidden or re.search(r"password|secret|token", name, re.I):
@@ -211,7 +215,24 @@ class _Steps:
             for p in step.get("parameters") or []
             if isinstance(p, dict) and "name" in p
         }
-        return self.workflow(target, {k: str(v) for k, v in bound.items()}, prefix=False, depth=depth + 1)
+        own = self.inputs(target, frozenset(bound))
+        steps = self.workflow(target, own | {k: str(v) for k, v in bound.items()}, prefix=False, depth=depth + 1)
+        self.call_outputs(step, target)
+        return steps
+
+    def call_outputs(self, step: dict[str, Any], target: dict[str, Any]) -> None:
+        """The outputs of a step that ran a workflow (`$workflows.w.outputs.x`): the captures the
+        inlined steps made, under the names later steps ask for (`$steps.<this>.outputs.y`)."""
+        sid, declared = str(step.get("stepId")), target.get("outputs")
+        outputs = step.get("outputs")
+        for name, expr in (outputs if isinstance(outputs, dict) else {}).items():
+            wanted = re.fullmatch(r"\$workflows\.[\w.-]+\.outputs\.([\w.-]+)|\$outputs\.([\w.-]+)", str(expr))
+            inner = declared.get(wanted[1] or wanted[2]) if wanted and isinstance(declared, dict) else None
+            found = re.fullmatch(r"\$steps\.([\w.-]+)\.outputs\.([\w.-]+)", str(inner)) if inner else None
+            if found and (found[1], found[2]) in self.state.outputs:
+                self.state.outputs[(sid, str(name))] = self.state.outputs[(found[1], found[2])]
+            else:
+                self.state.unconverted.append(f"step {sid}: output {name}: {expr}")
 
     def operation(self, step: dict[str, Any], where: str) -> tuple[str, str, str] | None:
         """(METHOD, path template, base var) of the step's operation, or None (listed)."""
@@ -281,7 +302,7 @@ class _Steps:
         title = str(step.get("description") or sid).strip().splitlines() or [sid]
         out: dict[str, Any] = {"name": self.names(title[0]), "request": request, "expect": {}}
         for criterion in step.get("successCriteria") or []:
-            if not self.criterion(criterion, out["expect"]):
+            if not self.criterion(criterion, out["expect"], inputs):
                 self.state.unconverted.append(f"{where}: successCriteria {json.dumps(criterion)}")
         out["expect"].setdefault("status", "2xx")
         self.outputs(step, sid, out)
@@ -392,14 +413,14 @@ class _Steps:
             return {"value": "{{ response.status }}"}
         return None
 
-    def criterion(self, criterion: Any, expect: dict[str, Any]) -> bool:
+    def criterion(self, criterion: Any, expect: dict[str, Any], inputs: dict[str, str]) -> bool:
         if not isinstance(criterion, dict) or not isinstance(criterion.get("condition"), str):
             return False
         condition, context, kind = criterion["condition"], criterion.get("context"), criterion.get("type", "simple")
         if isinstance(kind, dict):
             kind = kind.get("type")
         if kind == "simple":
-            return self.simple(condition, expect)
+            return self.simple(condition, expect, inputs)
         if kind == "jsonpath" and context == "$response.body":
             from runner.flowfile.jsonpaths import JsonPathSyntaxError, compile_jsonpath
 
@@ -417,7 +438,7 @@ class _Steps:
             return True
         return False
 
-    def simple(self, condition: str, expect: dict[str, Any]) -> bool:
+    def simple(self, condition: str, expect: dict[str, Any], inputs: dict[str, str]) -> bool:
         codes = re.findall(r"\$statusCode\s*==\s*(\d{3})", condition)
         if codes and re.fullmatch(r"\s*\$statusCode\s*==\s*\d{3}(\s*\|\|\s*\$statusCode\s*==\s*\d{3})*\s*", condition):
             expect["status"] = int(codes[0]) if len(codes) == 1 else [int(c) for c in codes]
@@ -430,6 +451,9 @@ class _Steps:
         if not found:
             return False
         left, op, right = found[1], _OPERATORS[found[2]], _literal(found[3])
+        if right is _NOT_LITERAL and re.fullmatch(r"\$(?:inputs|steps)\.[\w.-]+", found[3]):
+            # Compared with an input or an earlier step's output: a template, rendered per run.
+            right = self.expression(found[3], inputs, "a criterion") or _NOT_LITERAL
         if right is _NOT_LITERAL:
             return False
         body = re.fullmatch(r"\$response\.body(?:#(.*))?", left)
