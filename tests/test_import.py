@@ -11,6 +11,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.importing import imports_a_flow_that_loads_or_refuses
+
 CURLS = """\
 # from a bug report
 curl -X POST '{base}/things' -H 'Content-Type: application/json' \\
@@ -113,17 +115,10 @@ CURL_WORDS = ["curl", "-X", "POST", "-H", "'A: b'", "-d", "'{\"a\": 1}'", "-u", 
         ).map(json.dumps),
     )
 )
-def test_any_input_is_a_flow_or_a_usage_error(tmp_path, text):
-    from runner.errors import UsageError
-    from runner.share.importer import import_file
-
+def test_any_input_is_a_flow_that_loads_or_a_usage_error(tmp_path, text):
     source = tmp_path / "input.txt"
     source.write_text(text)
-    try:
-        out = import_file(str(source))
-    except UsageError:
-        return
-    assert out.startswith("# Imported by `apiflow import`")
+    imports_a_flow_that_loads_or_refuses(source)
 
 
 def test_a_har_recorded_by_chromium_imports_and_runs(cli, tmp_path, live_server):
@@ -181,3 +176,26 @@ def test_a_long_recording_chains_its_ids_by_name(tmp_path):
     assert "capture:\n    id: $.data.id\n    token: $.data.token" in text
     assert 'url: "{{ base }}/things/{{ id_299 }}"' in text and 'Authorization: "Bearer {{ token_299 }}"' in text
     assert "items" not in text  # never reused: never captured
+
+
+_HAR_TEXT = st.sampled_from(["http://h.test/a/1", "https://h.test/x?y=1", "GET", "POST", "OPTIONS", "http://", "{{ x }}",
+                             "{% for %}", "{#", "application/json", "image/png", "base64", '{"id": "tok-123456789"}',
+                             "tok-123456789", "Authorization", "Cookie", ":authority", "", "\n"])  # fmt: skip
+_HAR_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers(-1, 1000) | _HAR_TEXT | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(
+        ["method", "url", "headers", "name", "value", "postData", "text", "status", "content", "mimeType", "encoding"]),
+        inner, max_size=5),
+    max_leaves=15,
+)  # fmt: skip
+
+
+@settings(max_examples=300, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.fixed_dictionaries({}, optional={"request": _HAR_VALUE, "response": _HAR_VALUE}) | _HAR_VALUE,
+                max_size=4))  # fmt: skip
+def test_any_har_is_a_flow_that_loads_or_a_usage_error(tmp_path, entries):
+    """HAR entries of any shape: a request or response that is a list, a header that is a number,
+    a status that is text, a URL with template syntax in it."""
+    source = tmp_path / "any.har"
+    source.write_text(json.dumps({"log": {"entries": entries}}))
+    imports_a_flow_that_loads_or_refuses(source)

@@ -12,6 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.importing import imports_a_flow_that_loads_or_refuses
 from tests.server import USER_PASSWORD
 
 DATA = Path(__file__).parent / "data" / "share"
@@ -82,22 +83,12 @@ _STEPS = st.lists(st.dictionaries(st.sampled_from(ARAZZO_KEYS), _VALUES, max_siz
     | _VALUES
 )
 def test_any_document_is_a_flow_that_loads_or_an_error_without_a_traceback(tmp_path, workflows):
-    from runner.errors import ApiflowError
-    from runner.flowfile.loader import load_flows
-    from runner.share.importer import import_file
-
     shutil.copy(DATA / "things.openapi.yaml", tmp_path)
     document = {"arazzo": "1.0.0", "sourceDescriptions": [{"name": "t", "url": "things.openapi.yaml"}],
                 "workflows": workflows if isinstance(workflows, list) else [workflows]}  # fmt: skip
     source = tmp_path / "a.arazzo.json"
     source.write_text(json.dumps(document))
-    try:
-        out = import_file(str(source))
-    except ApiflowError:
-        return
-    flow = tmp_path / "a.yaml"
-    flow.write_text(out)
-    load_flows([str(flow)])  # what import writes always loads
+    imports_a_flow_that_loads_or_refuses(source)
 
 
 def test_workflows_that_multiply_when_inlined_are_refused(cli, tmp_path):

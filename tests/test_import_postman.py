@@ -10,6 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.importing import imports_a_flow_that_loads_or_refuses
 from tests.server import USER_PASSWORD
 
 COLLECTION = Path(__file__).parent / "data" / "share" / "postman-things.json"
@@ -67,17 +68,7 @@ POSTMAN_TEXT = ["{{x}}", "{{$guid}}", "{{$nope}}", "http://h.test/a/:id", "{%", 
     )
 )
 def test_any_collection_is_a_flow_that_loads_or_a_usage_error(tmp_path, body):
-    from runner.errors import UsageError
-    from runner.flowfile.loader import load_flows
-    from runner.share.importer import import_file
-
     collection = {"info": {"_postman_id": "x", "name": "fuzz"}, "item": body if isinstance(body, list) else [body]}
     source = tmp_path / "c.json"
     source.write_text(json.dumps(collection))
-    try:
-        out = import_file(str(source))
-    except UsageError:
-        return
-    flow = tmp_path / "c.yaml"
-    flow.write_text(out)
-    load_flows([str(flow)])  # what import writes always loads: a LoadError here fails the test
+    imports_a_flow_that_loads_or_refuses(source)

@@ -11,6 +11,7 @@ earlier JSON response (an id, a token) becomes a capture and a template.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shlex
@@ -26,6 +27,7 @@ from runner.share.flow_writer import (
     FlowOut,
     StepOut,
     listed,
+    literal,
     secret_name,
     secret_template,
 )
@@ -54,24 +56,53 @@ class Exchange:
 
 
 def from_har(log: dict[str, Any], path: str) -> tuple[list[Exchange], list[str]]:
+    """The exchanges of a HAR log; an entry that is not an http(s) request is left out and listed.
+    Every field is checked for its type: a HAR from a stranger may hold anything anywhere."""
     out: list[Exchange] = []
     dropped: list[str] = []
-    for entry in log.get("entries", []):
-        request, response = entry.get("request", {}), entry.get("response", {})
-        method, url = str(request.get("method", "GET")).upper(), str(request.get("url", ""))
-        mime = str(response.get("content", {}).get("mimeType", ""))
+    for raw in _list(log.get("entries")):
+        entry = _dict(raw)
+        request, response = _dict(entry.get("request")), _dict(entry.get("response"))
+        content = _dict(response.get("content"))
+        method, url = str(request.get("method") or "GET").upper(), request.get("url")
+        mime = str(content.get("mimeType") or "")
+        if not isinstance(url, str) or not re.match(r"https?://[^/?#\s]+", url):
+            dropped.append(f"{method} {str(url)[:80]} (not an http(s) URL)")
+            continue
         if method == "OPTIONS" or STATIC.search(url) or TELEMETRY.search(url) or mime.startswith(("image/", "font/")):
             dropped.append(f"{method} {url}")
             continue
-        body = (request.get("postData") or {}).get("text")
-        text = (response.get("content") or {}).get("text") or ""
-        try:
-            parsed = json.loads(text) if text and "json" in mime else None
-        except ValueError:
-            parsed = None
-        headers = [(h["name"], h["value"]) for h in request.get("headers", []) if not h["name"].startswith(":")]
-        out.append(Exchange(method, url, headers, body, int(response.get("status") or 0) or None, parsed))
+        body = _dict(request.get("postData")).get("text")
+        headers = [
+            (h["name"], str(h.get("value", "")))
+            for h in _list(request.get("headers"))
+            if isinstance(h, dict) and isinstance(h.get("name"), str) and h["name"] and not h["name"].startswith(":")
+        ]
+        status = response.get("status")
+        recorded = status if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599 else None
+        out.append(Exchange(method, url, headers, body if isinstance(body, str) else None, recorded, _json_of(content)))
     return out, dropped
+
+
+def _json_of(content: dict[str, Any]) -> Any:
+    """A recorded response body's JSON (base64 when the recorder said so), or None."""
+    text = content.get("text")
+    if not isinstance(text, str) or not text or "json" not in str(content.get("mimeType") or ""):
+        return None
+    try:
+        if content.get("encoding") == "base64":
+            text = base64.b64decode(text, validate=True).decode("utf-8")
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def from_curl(text: str, path: str) -> list[Exchange]:
@@ -130,7 +161,7 @@ def to_flow(exchanges: list[Exchange], dropped: list[str], name: str) -> FlowOut
         origin = f"{parts.scheme}://{parts.netloc}"
         var = origins.setdefault(origin, "base" if not origins else f"base{len(origins) + 1}")
         tail = urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
-        url = captures.templated("{{ " + var + " }}" + tail)
+        url = "{{ " + var + " }}" + captures.templated(tail)
         request: dict[str, Any] = {}
         if exchange.method != "GET":
             request["method"] = exchange.method
@@ -277,9 +308,12 @@ class _Captures:
                 if not any(start < at + len(value) and at < end for start, end in spans):
                     spans.append((at, at + len(value)))
                 at = text.find(value, at + len(value))
-        for start, end in sorted(spans, reverse=True):
-            text = text[:start] + "{{ " + self._use(text[start:end]) + " }}" + text[end:]  # a name is \w+
-        return text
+        out, last = [], 0
+        for start, end in sorted(spans):
+            out += [literal(text[last:start]), "{{ " + self._use(text[start:end]) + " }}"]  # a name is \w+
+            last = end
+        out.append(literal(text[last:]))
+        return "".join(out)
 
     def templated_tree(self, data: Any) -> Any:
         if isinstance(data, dict):
