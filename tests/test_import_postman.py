@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,4 +72,25 @@ def test_any_collection_is_a_flow_that_loads_or_a_usage_error(tmp_path, body):
     collection = {"info": {"_postman_id": "x", "name": "fuzz"}, "item": body if isinstance(body, list) else [body]}
     source = tmp_path / "c.json"
     source.write_text(json.dumps(collection))
+    imports_a_flow_that_loads_or_refuses(source)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"request": []},
+        {"request": {"url": "http://a.test/", "header": "x"}},
+        {"request": {"url": {"raw": 5}}},
+        {"request": {"url": "http://a.test/", "auth": {"type": "bearer", "bearer": "tok"}}},
+        {"request": {"url": {"host": "a", "path": 5, "variable": [{"key": "id", "value": {"x": 1}}]}},
+         "event": [{"script": {"exec": [1, 2]}}]},
+        {"name": ["a"], "request": {"method": 5, "url": "http://a.test/:id"}, "event": "x"},
+        {"request": {"method": "PROPFIND", "url": "http://a.test/"}},
+        {"request": {"url": "http://a.test/", "body": {"mode": "urlencoded", "urlencoded": {"a": 1}}}},
+        {"request": {"url": "http://a.test/", "body": {"mode": "graphql", "graphql": {"query": 1, "variables": {}}}}},
+    ],
+)  # fmt: skip
+def test_odd_items_are_a_flow_that_loads_or_a_usage_error(tmp_path, item):
+    source = tmp_path / "c.json"
+    source.write_text(json.dumps({"info": {"_postman_id": "x"}, "variable": [1, {"key": 3}], "item": [item]}))
     imports_a_flow_that_loads_or_refuses(source)

@@ -16,6 +16,7 @@ SECRET_HEADERS = frozenset(
 # Body fields whose values are credentials (`password`, `card_number`, `cvv`, `api_key`...).
 SECRET_FIELD = re.compile(r"pass(?:word|wd|phrase)|secret|api[-_]?key|cvv|cvc|card[-_]?number|^pin$", re.I)
 MAX_LISTED = 50  # a header comment lists this many items, then a count
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")  # what a flow's `method` may be
 
 
 @dataclass

@@ -25,6 +25,7 @@ from typing import Any
 
 from runner.errors import UsageError
 from runner.share.flow_writer import (
+    METHODS,
     SECRET_HEADERS,
     FlowOut,
     StepOut,
@@ -145,7 +146,7 @@ def _events(item: dict[str, Any]) -> list[tuple[str, str]]:
         if not isinstance(event, dict) or not isinstance(event.get("script"), dict):
             continue
         lines = event["script"].get("exec") or []
-        text = "\n".join(lines) if isinstance(lines, list) else str(lines)
+        text = "\n".join(str(line) for line in lines) if isinstance(lines, list) else str(lines)
         if text.strip():
             out.append((str(event.get("listen", "test")), text))
     return out
@@ -185,6 +186,9 @@ class _Converter:
         raw = item["request"]
         request_data: dict[str, Any] = {"url": raw} if isinstance(raw, str) else raw if isinstance(raw, dict) else {}
         method = str(request_data.get("method") or "GET").upper()
+        if method not in METHODS:
+            self.skipped.append(f"{name}: method {method[:40]} (a flow sends {', '.join(METHODS)})")
+            return
         url = self.url(request_data.get("url"))
         if url is None:
             self.skipped.append(f"{name}: no URL")

@@ -22,6 +22,7 @@ from typing import Any
 
 from runner.errors import UsageError
 from runner.share.flow_writer import (
+    METHODS,
     SECRET_FIELD,
     SECRET_HEADERS,
     FlowOut,
@@ -71,6 +72,9 @@ def from_har(log: dict[str, Any], path: str) -> tuple[list[Exchange], list[str]]
             continue
         if method == "OPTIONS" or STATIC.search(url) or TELEMETRY.search(url) or mime.startswith(("image/", "font/")):
             dropped.append(f"{method} {url}")
+            continue
+        if method not in METHODS:
+            dropped.append(f"{method[:40]} {url} (a flow sends {', '.join(METHODS)})")
             continue
         body = _dict(request.get("postData")).get("text")
         headers = [
@@ -148,6 +152,9 @@ def _curl(words: list[str], path: str) -> Exchange:
                 headers.append(("Cookie", value))
     if url is None:
         raise UsageError(f"{path}: a curl command without an http(s) URL")
+    if method is not None and method not in METHODS:
+        raise UsageError(f"{path}: curl -X {method[:40]}: a flow sends {', '.join(METHODS)}")
+    headers = [(name, value) for name, value in headers if name]
     return Exchange(method or ("POST" if body is not None else "GET"), url, headers, body, options=options)
 
 
