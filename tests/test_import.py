@@ -179,7 +179,7 @@ def test_a_long_recording_chains_its_ids_by_name(tmp_path):
 
 
 _HAR_TEXT = st.sampled_from(["http://h.test/a/1", "https://h.test/x?y=1", "GET", "POST", "OPTIONS", "http://", "{{ x }}",
-                             "{% for %}", "{#", "application/json", "image/png", "base64", '{"id": "tok-123456789"}',
+                             "{% for %}", "{#", "{", "a{{{", "}", "application/json", "image/png", "base64", '{"id": "tok-123456789"}',
                              "tok-123456789", "Authorization", "Cookie", ":authority", "", "\n"])  # fmt: skip
 _HAR_VALUE = st.recursive(
     st.none() | st.booleans() | st.integers(-1, 1000) | _HAR_TEXT | st.text(max_size=5),

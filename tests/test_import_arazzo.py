@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -59,7 +60,7 @@ ARAZZO_KEYS = ["workflows", "workflowId", "steps", "stepId", "operationId", "ope
                "default", "sourceDescriptions", "url", "components", "reference"]  # fmt: skip
 ARAZZO_TEXT = ["$inputs.a", "$steps.s.outputs.t", "$response.body#/a/0", "$response.header.X", "$statusCode == 200",
                "{$inputs.a}", "#/paths/~1a~1{id}/get", "path", "query", "header", "cookie", "retry", "jsonpath",
-               "regex", "$.a[?(", "/a", "{{ x }}", "{%", "s", "a", "logIn", "things.openapi.yaml"]  # fmt: skip
+               "regex", "$.a[?(", "/a", "{{ x }}", "{%", "{", "}", "#/paths/~1{{x}}~1{id}/get", "s", "a", "logIn", "things.openapi.yaml"]  # fmt: skip
 
 
 _VALUES = st.recursive(
@@ -101,3 +102,21 @@ def test_workflows_that_multiply_when_inlined_are_refused(cli, tmp_path):
                                   "workflows": workflows}))  # fmt: skip
     result = cli("import", source)
     assert result.code == 2 and "more than 10,000 steps" in result.err, result.err
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        {"stepId": "a", "operationPath": "#/paths/~1a/trace"},
+        {"stepId": "b", "operationPath": "#/paths/~1{{x}}~1{id}/get"},
+        {"stepId": "c", "operationPath": "#/paths/~1a b{%/get", "parameters": [{"name": "id", "in": "path", "value": 1}]},
+        {"stepId": "d", "operationId": "logIn", "requestBody": {"payload": "{{ not a template }}"}},
+        {"stepId": "e", "operationId": "logIn", "successCriteria": [{"condition": "$response.body#/{{x} == '{%'"}]},
+    ],
+)  # fmt: skip
+def test_odd_steps_are_a_flow_that_loads_or_an_error(tmp_path, step):
+    shutil.copy(DATA / "things.openapi.yaml", tmp_path)
+    source = tmp_path / "odd.arazzo.json"
+    source.write_text(json.dumps({"arazzo": "1.0.0", "sourceDescriptions": [{"name": "t", "url": "things.openapi.yaml"}],
+                                  "workflows": [{"workflowId": "w", "steps": [step]}]}))  # fmt: skip
+    imports_a_flow_that_loads_or_refuses(source)

@@ -56,7 +56,7 @@ def test_a_failing_translated_check_fails_the_run(cli, tmp_path, live_server):
 POSTMAN_KEYS = ["item", "request", "url", "raw", "method", "header", "key", "value", "body", "mode", "urlencoded",
                 "formdata", "graphql", "auth", "type", "bearer", "event", "listen", "script", "exec", "variable",
                 "name", "disabled", "src", "options"]  # fmt: skip
-POSTMAN_TEXT = ["{{x}}", "{{$guid}}", "{{$nope}}", "http://h.test/a/:id", "{%", "{#", '{"a": {{x}}}', "json",
+POSTMAN_TEXT = ["{{x}}", "{{$guid}}", "{{$nope}}", "{", "{{{x}}}", "a{%", "http://h.test/a/:id", "{%", "{#", '{"a": {{x}}}', "json",
                 "bearer", "basic", "apikey", "oauth2", "raw", "file", "pm.response.to.have.status(200);", "POST"]  # fmt: skip
 
 

@@ -28,12 +28,14 @@ from runner.errors import LoadError, UsageError
 from runner.flowfile.source import Problem, SourceFile
 from runner.flowfile.yaml_source import parse_yaml
 from runner.share.flow_writer import (
+    METHODS,
     FlowOut,
     StepOut,
     UniqueNames,
     identifier,
     listed,
     literal,
+    literal_tree,
     secret_name,
     secret_template,
 )
@@ -289,6 +291,9 @@ class _Steps:
         if found is None:
             return None
         method, template, base = found
+        if method not in METHODS:
+            self.state.unconverted.append(f"{where}: method {method[:40]} (a flow sends {', '.join(METHODS)})")
+            return None
         request: dict[str, Any] = {"method": method} if method != "GET" else {}
         request["url"] = ""
         path_values = self.parameters(step, inputs, where, request)
@@ -297,7 +302,9 @@ class _Steps:
                 self.state.unconverted.append(f"{where}: path parameter {name} has no value: var {identifier(name)}")
                 self.state.vars.setdefault(identifier(name), "{{ env." + identifier(name) + " }}")
                 path_values[name] = "{{ " + identifier(name) + " }}"
-        request["url"] = "{{ " + base + " }}" + re.sub(r"\{([^{}]+)\}", lambda m: str(path_values[m[1]]), template)
+        pieces = re.split(r"\{([^{}]+)\}", template)  # text, parameter, text, ...
+        path = "".join(literal(p) if i % 2 == 0 else str(path_values[p]) for i, p in enumerate(pieces))
+        request["url"] = "{{ " + base + " }}" + path
         self.body(step.get("requestBody"), request, inputs, where)
         title = str(step.get("description") or sid).strip().splitlines() or [sid]
         out: dict[str, Any] = {"name": self.names(title[0]), "request": request, "expect": {}}
@@ -428,13 +435,13 @@ class _Steps:
                 compile_jsonpath(condition)
             except JsonPathSyntaxError:
                 return False
-            expect.setdefault("json", {})[condition] = {"exists": True}
+            expect.setdefault("json", {})[literal(condition)] = {"exists": True}
             return True
         if kind == "regex" and context == "$response.body":
-            expect.setdefault("text", {})["matches"] = condition
+            expect.setdefault("text", {})["matches"] = literal(condition)
             return True
         if kind == "regex" and isinstance(context, str) and context.startswith("$response.header."):
-            expect.setdefault("headers", {})[context.rpartition(".")[2]] = {"matches": condition}
+            expect.setdefault("headers", {})[context.rpartition(".")[2]] = {"matches": literal(condition)}
             return True
         return False
 
@@ -450,7 +457,7 @@ class _Steps:
         found = _COMPARISON.match(condition)
         if not found:
             return False
-        left, op, right = found[1], _OPERATORS[found[2]], _literal(found[3])
+        left, op, right = found[1], _OPERATORS[found[2]], literal_tree(_literal(found[3]))
         if right is _NOT_LITERAL and re.fullmatch(r"\$(?:inputs|steps)\.[\w.-]+", found[3]):
             # Compared with an input or an earlier step's output: a template, rendered per run.
             right = self.expression(found[3], inputs, "a criterion") or _NOT_LITERAL
@@ -459,7 +466,7 @@ class _Steps:
         body = re.fullmatch(r"\$response\.body(?:#(.*))?", left)
         header = re.fullmatch(r"\$response\.header\.([\w-]+)", left)
         if body:
-            expect.setdefault("json", {})[_jsonpath(body[1] or "")] = right if op == "eq" else {op: right}
+            expect.setdefault("json", {})[literal(_jsonpath(body[1] or ""))] = right if op == "eq" else {op: right}
         elif header:
             expect.setdefault("headers", {})[header[1]] = right if op == "eq" else {op: right}
         elif left == "$statusCode" and op != "eq":

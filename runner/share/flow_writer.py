@@ -120,8 +120,21 @@ RESERVED = frozenset(
 
 
 def literal(text: str) -> str:
-    """`text` as a template that renders to exactly `text`: Jinja's openers quoted."""
-    return _JINJA_OPENERS.sub(lambda m: "{{ '" + m.group() + "' }}", text)
+    """`text` as a template that renders to exactly `text`: Jinja's openers quoted, and a `{` at
+    the end too (a template may follow it: `{` + `{{ id }}` would read as `{{{ id }}`)."""
+    quoted = _JINJA_OPENERS.sub(lambda m: "{{ '" + m.group() + "' }}", text)
+    return quoted[:-1] + "{{ '{' }}" if quoted.endswith("{") else quoted
+
+
+def literal_tree(value: Any) -> Any:
+    """An expected value (a text, or an operator map holding texts) with every text `literal`."""
+    if isinstance(value, str):
+        return literal(value)
+    if isinstance(value, dict):
+        return {k: literal_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [literal_tree(v) for v in value]
+    return value
 
 
 def identifier(name: str) -> str:

@@ -33,6 +33,7 @@ from runner.share.flow_writer import (
     identifier,
     listed,
     literal,
+    literal_tree,
     secret_name,
     secret_template,
 )
@@ -424,7 +425,7 @@ def _translate_line(line: str, source: str, step: dict[str, Any], variables: _Va
     header = re.fullmatch(r"""pm\.response\.to\.have\.header\(\s*['"]([^'"]+)['"]\s*(?:,\s*(.+?))?\s*\)""", line)
     if header and (header[2] is None or _literal_value(header[2]) is not _NOT_LITERAL):
         expected = {"exists": True} if header[2] is None else _literal_value(header[2])
-        _add_check(step, "headers", header[1], expected)
+        _add_check(step, "headers", header[1], literal_tree(expected))
         return True
     timing = re.fullmatch(r"pm\.expect\(pm\.response\.responseTime\)\.to\.be\.(below|above)\((\d+)\)", line)
     if timing:
@@ -432,13 +433,13 @@ def _translate_line(line: str, source: str, step: dict[str, Any], variables: _Va
         return True
     text = re.fullmatch(r"pm\.expect\(pm\.response\.text\(\)\)\.to\.include\((.+)\)", line)
     if text and isinstance(_literal_value(text[1]), str):
-        step["expect"].setdefault("text", {})["contains"] = _literal_value(text[1])
+        step["expect"].setdefault("text", {})["contains"] = literal(_literal_value(text[1]))
         return True
     check = re.fullmatch(r"pm\.expect\(" + source + _ACCESSOR + r"\)\.to\.(.+)", line)
     if check:
         found = _chai(check[2])
         if found is not None:
-            _add_check(step, "json", _jsonpath(check[1]), found)
+            _add_check(step, "json", literal(_jsonpath(check[1])), literal_tree(found))
             return True
     capture = re.fullmatch(_SETTERS + r"""\(\s*['"]([^'"]+)['"]\s*,\s*""" + source + _ACCESSOR + r"\s*\)", line)
     if capture:
