@@ -277,12 +277,13 @@ def _seconds(text: str) -> float:
 @cli.command("import")
 @click.argument("file")
 @click.option("-o", "--output", metavar="OUT", help="Write the flow here (default: print it).")
-def import_command(file: str, output: str | None) -> None:
+@click.option("--workflow", metavar="ID", help="Of an Arazzo document, import this workflow only.")
+def import_command(file: str, output: str | None, workflow: str | None) -> None:
     """Write a flow from a HAR recording, a file of curl commands, a Postman collection (v2.1) or an
     Arazzo 1.0 document (the kind is detected from the content)."""
     from runner.share.importer import import_file
 
-    text = import_file(file)
+    text = import_file(file, workflow)
     if output:
         from runner.output_files import write_atomically
 

@@ -120,3 +120,21 @@ def test_odd_steps_are_a_flow_that_loads_or_an_error(tmp_path, step):
     source.write_text(json.dumps({"arazzo": "1.0.0", "sourceDescriptions": [{"name": "t", "url": "things.openapi.yaml"}],
                                   "workflows": [{"workflowId": "w", "steps": [step]}]}))  # fmt: skip
     imports_a_flow_that_loads_or_refuses(source)
+
+
+def test_one_workflow_of_several_can_be_imported(cli, tmp_path):
+    document = yaml.safe_load((DATA / "things.arazzo.yaml").read_text())
+    document["workflows"].append({"workflowId": "echoOnly", "steps": [{"stepId": "e", "operationId": "echo"}]})
+    shutil.copy(DATA / "things.openapi.yaml", tmp_path)
+    source = tmp_path / "two.arazzo.yaml"
+    source.write_text(yaml.safe_dump(document))
+    both = cli("import", source)
+    assert both.code == 0 and "2 workflows (makeThing, echoOnly) run one after another" in both.out
+    one = cli("import", source, "--workflow", "echoOnly")
+    assert one.code == 0 and one.out.count("- name:") == 1 and "run one after another" not in one.out
+    unknown = cli("import", source, "--workflow", "nope")
+    assert (
+        unknown.code == 2 and "no workflow `nope` (the document has: echoOnly, makeThing, readPrivate)" in unknown.err
+    )
+    postman = cli("import", DATA / "postman-things.json", "--workflow", "x")
+    assert postman.code == 2 and "only an Arazzo document has workflows" in postman.err

@@ -73,7 +73,8 @@ class _State:
     from_env: list[str] = field(default_factory=list)
 
 
-def from_arazzo(text: str, path: str) -> FlowOut:
+def from_arazzo(text: str, path: str, workflow_id: str | None = None) -> FlowOut:
+    """The flow of the document's workflow `workflow_id`, or of the workflows no other one calls."""
     doc, problems = parse_yaml(SourceFile(path, text))
     if problems:
         raise LoadError(problems)
@@ -89,9 +90,15 @@ def from_arazzo(text: str, path: str) -> FlowOut:
     by_id = {str(w.get("workflowId")): w for w in workflows}
     called = {str(s.get("workflowId")) for w in workflows for s in w["steps"] if isinstance(s, dict)}
     entry = [w for w in workflows if str(w.get("workflowId")) not in called] or workflows[:1]
-    if len(entry) > 1:
+    if workflow_id is not None:
+        if workflow_id not in by_id:
+            known = ", ".join(sorted(by_id))
+            raise UsageError(f"{path}: no workflow `{workflow_id}` (the document has: {known})")
+        entry = [by_id[workflow_id]]
+    elif len(entry) > 1:
+        ids = ", ".join(str(w.get("workflowId")) for w in entry)
         state.unconverted.append(
-            f"{len(entry)} workflows: each would be a flow; this one runs them in order (split it by hand)"
+            f"{len(entry)} workflows ({ids}) run one after another here; import one with --workflow ID"
         )
     converter = _Steps(state, sources, by_id, data.get("components") or {})
     steps: list[StepOut] = []

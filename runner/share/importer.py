@@ -20,8 +20,9 @@ from runner.share.flow_writer import write_flow
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
 
-def import_file(path: str) -> str:
-    """The flow YAML for the file at `path`; a `UsageError` (or a located `LoadError`) if it cannot."""
+def import_file(path: str, workflow: str | None = None) -> str:
+    """The flow YAML for the file at `path` (of its Arazzo workflow `workflow`, if given); a
+    `UsageError` (or a located `LoadError`) if it cannot."""
     try:
         text = fs.read_text(Path(path), limit=MAX_IMPORT_BYTES)
     except fs.UnreadableFileError as err:
@@ -38,22 +39,25 @@ def import_file(path: str) -> str:
 
         exchanges, dropped = recordings.from_har(data["log"], path)
         flow = recordings.to_flow(exchanges, dropped, name)
+        kind = "a HAR recording"
     elif _is_postman(data):
         from runner.share.postman import from_postman
 
-        flow = from_postman(data, path)
+        flow, kind = from_postman(data, path), "a Postman collection"
     elif re.search(r"^\s*[\"']?arazzo[\"']?\s*:", text, re.M) or (isinstance(data, dict) and "arazzo" in data):
         from runner.share.arazzo_import import from_arazzo
 
-        flow = from_arazzo(text, path)
+        flow, kind = from_arazzo(text, path, workflow), "arazzo"
     elif re.search(r"(^|\s)curl\s", text):
         from runner.share import recordings
 
-        flow = recordings.to_flow(recordings.from_curl(text, path), [], name)
+        flow, kind = recordings.to_flow(recordings.from_curl(text, path), [], name), "a file of curl commands"
     else:
         raise UsageError(
             f"{path}: not a HAR file, a Postman collection (v2.1), an Arazzo 1.0 document or a file of curl commands"
         )
+    if workflow is not None and kind != "arazzo":
+        raise UsageError(f"--workflow {workflow}: only an Arazzo document has workflows; {path} is {kind}")
     if not flow.steps:
         raise UsageError(f"{path}: no request to import")
     return write_flow(flow, Path(path).name)
