@@ -60,10 +60,14 @@ def test_a_flow_goes_to_arazzo_and_back_and_sends_the_same_requests(cli, tmp_pat
         "successCriteria"
     ]  # compared with a capture
     assert document["workflows"][0]["inputs"]["properties"]["PASSWORD"]["format"] == "password"
+    # The flow's http headers are said once, for the workflow, not on every step.
+    assert document["workflows"][0]["parameters"] == [{"name": "Accept", "in": "header", "value": "application/json"}]
+    assert "Accept" not in str(steps)
 
     back = tmp_path / "back.yaml"
     assert cli("import", out, "-o", back).code == 0
     assert cli("validate", back).code == 0
+    assert "http:\n  headers:\n    Accept: application/json" in back.read_text()
     env = {"PASSWORD": USER_PASSWORD}
     first = cli("run", FLOW, "--var", f"base={live_server}", "--record", tmp_path / "a.json", env=env)
     second = cli("run", back, "--var", f"base={live_server}", "--record", tmp_path / "b.json", env=env)

@@ -25,7 +25,7 @@ from typing import Any
 
 from runner.contracts.description import Description
 from runner.flowfile.model import Check, Expect, Flow, JsonExpectation, Request, StatusRule, Step
-from runner.flowfile.templates import Template, Tree
+from runner.flowfile.templates import Template, Tree, templates_in
 from runner.share.flow_writer import UniqueNames
 
 ARAZZO_VERSION = "1.0.1"
@@ -144,6 +144,9 @@ class _Exporter:
             if required:
                 workflow["inputs"]["required"] = required
         workflow["steps"] = steps
+        shared = self.workflow_parameters()
+        if shared:
+            workflow["parameters"] = shared
         outputs = {name: f"$steps.{self.captured_by[name]}.outputs.{name}" for name in self.flow.outputs
                    if name in self.captured_by}  # fmt: skip
         if outputs:
@@ -394,10 +397,40 @@ class _Exporter:
         op_id = self.operation_ids(op_id)
         return _Operation(method, template, op_id, None, names, self.source_name, server)
 
+    def _shared(self, tree: Tree | None) -> dict[str, Any]:
+        """The flow's `http` headers or params that can be said once for the workflow: those whose
+        templates read no capture (a capture changes from step to step)."""
+        value = tree.value if isinstance(tree, Tree) else None
+        if not isinstance(value, dict):
+            return {}
+        captured = {c.name for s in self.flow.steps for c in s.captures}
+        captured |= {o for s in self.flow.steps if s.use for o in s.use.flow.outputs}
+        return {k: v for k, v in value.items() if not (templates_names(v) & captured)}
+
+    def workflow_parameters(self) -> list[dict[str, Any]]:
+        """The flow's shared headers and params as the workflow's parameters (every step gets them)."""
+        where = f"the flow's http ({self.flow.name})"
+        out = [
+            {"name": k, "in": "header", "value": self.value(v, where)}
+            for k, v in self._shared(self.flow.http.headers).items()
+        ]
+        out += [
+            {"name": k, "in": "query", "value": self.value(v, where)}
+            for k, v in self._shared(self.flow.http.params).items()
+        ]
+        return out
+
     def parameters(self, request: Request, operation: _Operation, where: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        query = self.value(request.params, where) if request.params is not None else {}
-        headers = {**(self.value(self.flow.http.headers, where) or {}), **(self.value(request.headers, where) or {})}
+        shared_headers, shared_params = self._shared(self.flow.http.headers), self._shared(self.flow.http.params)
+        flow_headers = self.value(self.flow.http.headers, where) or {}
+        flow_params = self.value(self.flow.http.params, where) or {}
+        operation.headers |= set(flow_headers)  # described on the operation, said once on the workflow
+        operation.query |= set(flow_params)
+        query = {k: v for k, v in flow_params.items() if k not in shared_params}
+        query.update(self.value(request.params, where) if request.params is not None else {})
+        headers = {k: v for k, v in flow_headers.items() if k not in shared_headers}
+        headers.update(self.value(request.headers, where) or {})
         auth = request.auth if request.auth is not None else self.flow.http.auth
         if auth is not None:
             tree = auth.value if isinstance(auth, Tree) else {}
@@ -621,3 +654,8 @@ def _literal(value: Any) -> str:
 def _describe(check: Check) -> str:
     expected = check.expected.source if isinstance(check.expected, Template) else check.expected
     return f"{check.op}: {expected!r}"
+
+
+def templates_names(value: Any) -> frozenset[str]:
+    """The names the templates inside a compiled value read."""
+    return frozenset(name for template in templates_in(value) for name in template.names)

@@ -71,6 +71,7 @@ class _State:
     captures: set[str] = field(default_factory=set)
     unconverted: list[str] = field(default_factory=list)
     from_env: list[str] = field(default_factory=list)
+    http: dict[str, Any] = field(default_factory=dict)  # an entry workflow's parameters: the flow's `http`
 
 
 def from_arazzo(text: str, path: str, workflow_id: str | None = None) -> FlowOut:
@@ -114,7 +115,7 @@ def from_arazzo(text: str, path: str, workflow_id: str | None = None) -> FlowOut
         notes.append(f"Inputs without a default, read from the environment (or --var NAME=VALUE): {read}")
     notes += listed("Not converted", state.unconverted)
     return FlowOut(str(info.get("title") or entry[0].get("workflowId") or "Arazzo workflow"), steps, state.vars,
-                   state.secrets, notes)  # fmt: skip
+                   state.secrets, notes, state.http)  # fmt: skip
 
 
 def _sources(data: dict[str, Any], path: Path, state: _State) -> dict[str, _Source]:
@@ -209,10 +210,29 @@ class _Steps:
                 if prefix:
                     converted.data["name"] = f"{wid} / {converted.data['name']}"
                 out.append(converted)
-        for kind in ("successActions", "failureActions", "parameters"):
+        for kind in ("successActions", "failureActions"):
             if workflow.get(kind):
                 self.state.unconverted.append(f"workflow {wid}: {kind}")
+        self.shared(workflow, inputs, out, entry=depth == 0)
         return out
+
+    def shared(self, workflow: dict[str, Any], inputs: dict[str, str], steps: list[StepOut], *, entry: bool) -> None:
+        """A workflow's parameters, applicable to all its steps: the flow's `http` headers and
+        params for the workflow imported; each step's own (unless it sets them) for one inlined."""
+        where = f"workflow {workflow.get('workflowId')}"
+        for raw in workflow.get("parameters") or []:
+            param = self._parameter(raw)
+            place = param.get("in") if param else None
+            if param is None or place not in ("header", "query"):
+                self.state.unconverted.append(f"{where}: a parameter {json.dumps(raw)}")
+                continue
+            key, value = ("headers", "params")[place == "query"], self.template(param.get("value"), inputs, where)
+            value = str(value) if key == "headers" else value
+            if entry:
+                self.state.http.setdefault(key, {})[str(param["name"])] = value
+                continue
+            for step in steps:
+                step.data["request"].setdefault(key, {}).setdefault(str(param["name"]), value)
 
     def call(self, step: dict[str, Any], inputs: dict[str, str], depth: int) -> list[StepOut]:
         target = self.workflows.get(str(step["workflowId"]))

@@ -34,6 +34,7 @@ class FlowOut:
     vars: dict[str, Any] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # header comment lines, after the secrets
+    http: dict[str, Any] = field(default_factory=dict)  # the flow's `http`: headers and params of every step
 
 
 def secret_name(text: str) -> str:
@@ -83,6 +84,8 @@ def write_flow(flow: FlowOut, source: str) -> str:
     head: dict[str, Any] = {"name": flow.name}
     if flow.vars:
         head["vars"] = flow.vars
+    if flow.http:
+        head["http"] = flow.http
     out = "\n".join(lines) + "\n" + dump(head) + "steps:\n"
     for step in flow.steps:
         out += "".join(_comment(c) + "\n" for c in step.comments) + dump([step.data])
