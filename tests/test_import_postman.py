@@ -27,7 +27,12 @@ def test_a_collection_becomes_a_flow_that_runs(cli, tmp_path, live_server):
     assert "# pm.expect(json.data.id).to.satisfy(id => id > 0);" in text
     assert "# Postman prerequest script (not run):\n# pm.variables.set('now', Date.now());" in text
     assert "# Folder Things: prerequest script, not run:" in text
-    # The collection's password is a secret; the environment's baseUrl is read from the environment.
+    # The collection's password is a secret; the environment's baseUrl is read from the environment;
+    # its empty `token`, set by the login's script before anything reads it, is a capture only.
+    assert (
+        "# Secrets to set in the environment (or --env-file): PASSWORD\n" in text
+        and "token: " not in text.split("steps:")[0]
+    )
     assert "not-the-real-one" not in text and "password: \"{{ secret('PASSWORD') }}\"" in text
     assert 'baseUrl: "{{ env.baseUrl }}"' in text and "X-Debug" not in text and "off:" not in text
     assert "{{ uuid() }}" in text and "price: 3" in text  # a dynamic variable; a bare number stays one

@@ -54,7 +54,9 @@ class _Vars:
     """What the collection's `{{var}}`s turn into, learned while the requests are converted."""
 
     defined: dict[str, Any]  # collection variables: name -> value as Postman holds it
-    captured: set[str] = field(default_factory=set)  # set by an earlier request's test script
+    captured: dict[str, int] = field(default_factory=dict)  # set by a test script: name -> its step's index
+    first_use: dict[str, int] = field(default_factory=dict)  # name -> index of the first step reading it
+    current: int = 0  # the index of the step being converted
     used: dict[str, str] = field(default_factory=dict)  # Postman name -> identifier
     as_secret: set[str] = field(default_factory=set)  # Postman names used as credentials
     unconverted: list[str] = field(default_factory=list)  # dynamic variables with no helper
@@ -76,9 +78,14 @@ class _Vars:
             self.unconverted.append(name)
             name = name[1:]
         ident = self.used.setdefault(name, identifier(name))
+        self.first_use.setdefault(name, self.current)
         if credential:
             self.as_secret.add(name)
         return ident
+
+    def name_of(self, name: str) -> str:
+        """The identifier for a Postman name, without counting it as read (a capture sets it)."""
+        return self.used.setdefault(name, identifier(name))
 
     def flow_vars(self) -> tuple[dict[str, Any], set[str], list[str]]:
         """The flow's `vars`, the secrets to set, and the environment variables to set."""
@@ -90,14 +97,14 @@ class _Vars:
             if name in self.used or _VARIABLE.search(str(self.defined[name])):
                 self.defined[name] = self.template(str(self.defined[name])) if self.defined[name] is not None else None
         for name, ident in self.used.items():
-            if name in self.captured and name not in self.defined:
-                continue
+            if name in self.captured and self.first_use.get(name, self.current) > self.captured[name]:
+                continue  # a script sets it before any request reads it: a capture, not a var to set
             secret = name in self.as_secret or bool(_SECRET_LOOKING.search(name))
             if secret:
                 secrets.add(secret_name(name))
                 out[ident] = secret_template(secret_name(name))
-            elif self.defined.get(name) not in (None, ""):
-                out[ident] = _typed(self.defined[name])
+            elif name in self.defined:  # Postman sends an empty one as it is
+                out[ident] = _typed(self.defined[name]) if self.defined[name] is not None else ""
             else:
                 from_env.append(ident)
                 out[ident] = "{{ env." + ident + " }}"
@@ -184,6 +191,7 @@ class _Converter:
                 self.step(item, " / ".join([*folders, name]), inherited)
 
     def step(self, item: dict[str, Any], name: str, auth: Any) -> None:
+        self.vars.current = len(self.steps)
         raw = item["request"]
         request_data: dict[str, Any] = {"url": raw} if isinstance(raw, str) else raw if isinstance(raw, dict) else {}
         method = str(request_data.get("method") or "GET").upper()
@@ -443,15 +451,15 @@ def _translate_line(line: str, source: str, step: dict[str, Any], variables: _Va
             return True
     capture = re.fullmatch(_SETTERS + r"""\(\s*['"]([^'"]+)['"]\s*,\s*""" + source + _ACCESSOR + r"\s*\)", line)
     if capture:
-        step.setdefault("capture", {})[variables.expression(capture[1])] = _jsonpath(capture[2])
-        variables.captured.add(capture[1])
+        step.setdefault("capture", {})[variables.name_of(capture[1])] = _jsonpath(capture[2])
+        variables.captured.setdefault(capture[1], variables.current)
         return True
     header = re.fullmatch(
         _SETTERS + r"""\(\s*['"]([^'"]+)['"]\s*,\s*pm\.response\.headers\.get\(\s*['"]([^'"]+)['"]\s*\)\s*\)""", line
     )
     if header:
-        step.setdefault("capture", {})[variables.expression(header[1])] = {"header": header[2]}
-        variables.captured.add(header[1])
+        step.setdefault("capture", {})[variables.name_of(header[1])] = {"header": header[2]}
+        variables.captured.setdefault(header[1], variables.current)
         return True
     return False
 
