@@ -99,3 +99,19 @@ def test_odd_items_are_a_flow_that_loads_or_a_usage_error(tmp_path, item):
     source = tmp_path / "c.json"
     source.write_text(json.dumps({"info": {"_postman_id": "x"}, "variable": [1, {"key": 3}], "item": [item]}))
     imports_a_flow_that_loads_or_refuses(source)
+
+
+def test_a_password_written_in_a_body_becomes_a_secret(cli, tmp_path):
+    body = {"mode": "raw", "raw": '{"username": "ann", "password": "Hunter2-in-the-collection"}'}
+    item = {"name": "Log in", "request": {"method": "POST", "url": "http://a.test/login", "body": body}}
+    form = {
+        "mode": "urlencoded",
+        "urlencoded": [{"key": "api_key", "value": "k-123456789"}, {"key": "q", "value": "x"}],
+    }
+    other = {"name": "Search", "request": {"method": "POST", "url": "http://a.test/s", "body": form}}
+    source = tmp_path / "c.json"
+    source.write_text(json.dumps({"info": {"_postman_id": "x", "name": "c"}, "item": [item, other]}))
+    result = cli("import", source)
+    assert result.code == 0 and "Hunter2" not in result.out and "k-123456789" not in result.out
+    assert "# Secrets to set in the environment (or --env-file): API_KEY, PASSWORD" in result.out
+    assert "password: \"{{ secret('PASSWORD') }}\"" in result.out and "q: x" in result.out

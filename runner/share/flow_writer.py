@@ -47,6 +47,24 @@ def secret_template(name: str) -> str:
     return "{{ secret('" + name + "') }}"
 
 
+def secret_fields(data: Any, secrets: set[str]) -> Any:
+    """A body's password, card number or key (by its field's name) as `secret('NAME')`, its name
+    added to `secrets`: the recording or collection holds the real one; the flow must not."""
+    if isinstance(data, list):
+        return [secret_fields(v, secrets) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        written = isinstance(value, (str, int)) and not isinstance(value, bool) and "{{" not in str(value)
+        if written and SECRET_FIELD.search(str(key)):  # a template (a capture, a var) stays as it is
+            secrets.add(secret_name(key))
+            out[key] = secret_template(secret_name(key))
+        else:
+            out[key] = secret_fields(value, secrets)
+    return out
+
+
 def listed(title: str, items: list[str]) -> list[str]:
     """A titled comment list, long ones cut at MAX_LISTED."""
     if not items:

@@ -34,6 +34,7 @@ from runner.share.flow_writer import (
     listed,
     literal,
     literal_tree,
+    secret_fields,
     secret_name,
     secret_template,
 )
@@ -306,7 +307,7 @@ class _Converter:
             language = ((body.get("options") or {}).get("raw") or {}).get("language")
             tree = _json_with_variables(body["raw"], self.vars) if language in (None, "json") else None
             if tree is not None:
-                request["json"] = tree
+                request["json"] = secret_fields(tree, self.secrets)
             else:
                 request["body"] = self.vars.template(body["raw"])
         elif mode in ("urlencoded", "formdata"):
@@ -320,7 +321,7 @@ class _Converter:
                 else:
                     fields[str(entry["key"])] = self.vars.template(str(entry.get("value", "")))
             if fields:
-                request["form" if mode == "urlencoded" else "multipart"] = fields
+                request["form" if mode == "urlencoded" else "multipart"] = secret_fields(fields, self.secrets)
         elif mode == "graphql" and isinstance(body.get("graphql"), dict):
             graphql = body["graphql"]
             out: dict[str, Any] = {"query": self.vars.template(str(graphql.get("query", "")))}

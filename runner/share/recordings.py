@@ -23,12 +23,12 @@ from typing import Any
 from runner.errors import UsageError
 from runner.share.flow_writer import (
     METHODS,
-    SECRET_FIELD,
     SECRET_HEADERS,
     FlowOut,
     StepOut,
     listed,
     literal,
+    secret_fields,
     secret_name,
     secret_template,
 )
@@ -224,33 +224,15 @@ def _worth_capturing(key: str, value: str | int) -> bool:
 def _body(request: dict[str, Any], body: str, content_type: str, captures: _Captures, secrets: set[str]) -> None:
     if "json" in content_type or body.lstrip()[:1] in ("{", "["):
         try:
-            request["json"] = _secret_fields(captures.templated_tree(json.loads(body)), secrets)
+            request["json"] = secret_fields(captures.templated_tree(json.loads(body)), secrets)
             return
         except (ValueError, RecursionError):
             pass
     if "x-www-form-urlencoded" in content_type:
         form = {k: captures.templated(v) for k, v in urllib.parse.parse_qsl(body, keep_blank_values=True)}
-        request["form"] = _secret_fields(form, secrets)
+        request["form"] = secret_fields(form, secrets)
         return
     request["body"] = captures.templated(body)
-
-
-def _secret_fields(data: Any, secrets: set[str]) -> Any:
-    """A recorded body's password, card number or key (by its field's name) as `secret('NAME')`:
-    the recording holds the real one, the flow must not."""
-    if isinstance(data, list):
-        return [_secret_fields(v, secrets) for v in data]
-    if not isinstance(data, dict):
-        return data
-    out = {}
-    for key, value in data.items():
-        literal = isinstance(value, (str, int)) and not isinstance(value, bool) and "{{" not in str(value)
-        if literal and SECRET_FIELD.search(key):  # a captured value (a template) stays a capture
-            secrets.add(secret_name(key))
-            out[key] = secret_template(secret_name(key))
-        else:
-            out[key] = _secret_fields(value, secrets)
-    return out
 
 
 _TOKEN = re.compile(r"[^/?&=#;,\s\"']+")  # what a reused value sits between in a URL, header or text
