@@ -115,3 +115,16 @@ def test_a_password_written_in_a_body_becomes_a_secret(cli, tmp_path):
     assert result.code == 0 and "Hunter2" not in result.out and "k-123456789" not in result.out
     assert "# Secrets to set in the environment (or --env-file): API_KEY, PASSWORD" in result.out
     assert "password: \"{{ secret('PASSWORD') }}\"" in result.out and "q: x" in result.out
+
+
+def test_the_files_a_collection_sends_are_listed(cli, tmp_path):
+    parts = {"mode": "formdata", "formdata": [{"key": "pic", "type": "file", "src": "/home/ann/cat.png"}]}
+    raw_file = {"mode": "file", "file": {"src": "order.xml"}}
+    items = [{"name": n, "request": {"method": "POST", "url": "http://a.test/u", "body": b}}
+             for n, b in (("Upload", parts), ("Put", raw_file))]  # fmt: skip
+    source = tmp_path / "c.json"
+    source.write_text(json.dumps({"info": {"_postman_id": "x", "name": "c"}, "item": items}))
+    result = cli("import", source)
+    assert result.code == 0
+    assert "# Files the requests send, to put next to this flow (paths are relative to it) (2):" in result.out
+    assert "#   /home/ann/cat.png\n#   order.xml" in result.out

@@ -143,6 +143,8 @@ def from_postman(data: dict[str, Any], path: str) -> FlowOut:
         notes.append("Variables the collection does not define (a Postman environment's): set them in the")
         notes.append("environment or with --var NAME=VALUE: " + ", ".join(from_env))
     notes += listed("Not converted (left as they are, or as comments above their steps)", converter.unconverted())
+    notes += listed("Files the requests send, to put next to this flow (paths are relative to it)",
+                    sorted(set(converter.files)))  # fmt: skip
     notes += converter.notes
     name = str(info.get("name") or "Postman collection")
     return FlowOut(name, converter.steps, flow_vars, secrets | converter.secrets, notes)
@@ -171,6 +173,7 @@ class _Converter:
         self.skipped: list[str] = []
         self.names = UniqueNames()
         self.origins: dict[str, str] = {}
+        self.files: list[str] = []  # files the requests send: the flow finds them next to itself
 
     def unconverted(self) -> list[str]:
         dynamic = sorted(set(self.vars.unconverted))
@@ -317,7 +320,9 @@ class _Converter:
                     continue
                 if entry.get("type") == "file":
                     src = entry.get("src")
-                    fields[str(entry["key"])] = {"file": src[0] if isinstance(src, list) and src else str(src or "")}
+                    path = str(src[0]) if isinstance(src, list) and src else str(src or "")
+                    fields[str(entry["key"])] = {"file": path}
+                    self.files.append(path)
                 else:
                     fields[str(entry["key"])] = self.vars.template(str(entry.get("value", "")))
             if fields:
@@ -331,6 +336,7 @@ class _Converter:
             request["graphql"] = out
         elif mode == "file" and isinstance(body.get("file"), dict) and body["file"].get("src"):
             request["body"] = {"file": str(body["file"]["src"])}
+            self.files.append(str(body["file"]["src"]))
         elif mode:
             self.skipped.append(f"{name}: a {mode} body")
 
