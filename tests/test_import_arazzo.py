@@ -29,6 +29,7 @@ def test_an_arazzo_document_becomes_a_flow_that_runs(cli, tmp_path, live_server)
     assert 'url: "{{ base }}/things/{{ thing_id }}"' in text  # a path parameter from an output
     assert 'name: "{{ thing_name }}"' in text and 'price: "{{ price }}"' in text  # replacements
     assert "- name: The private page" in text  # the called workflow, inlined
+    assert '- name: An inline operation\n  request:\n    url: "{{ base }}/text"' in text  # x-operation
     assert "retry:\n    attempts: 3" in text and "gt: 2" in text and "status: 2xx" in text
     assert cli("validate", out).code == 0
     result = cli("run", out, "-v", "--var", f"base={live_server}", env={"PASSWORD": USER_PASSWORD})

@@ -1,9 +1,10 @@
 """An Arazzo 1.0 document as a flow.
 
 Each step names an operation: by `operationId` (looked up in the document's OpenAPI source
-descriptions, files next to it: nothing is fetched) or by `operationPath`
+descriptions, files next to it: nothing is fetched), by `operationPath`
 (`{$sourceDescriptions.api.url}#/paths/~1things~1{id}/get`, whose pointer gives the method and
-path even without the file). The first server of a description becomes a `base` var.
+path even without the file), or inline with `x-operation: {url, method}` (Redocly's extension).
+The first server of a description becomes a `base` var.
 
 Runtime expressions become templates and captures: `$inputs.x` a var (its schema's `default`,
 else read from the environment; a secret when the input is `format: password` or `writeOnly`),
@@ -265,6 +266,15 @@ class _Steps:
 
     def operation(self, step: dict[str, Any], where: str) -> tuple[str, str, str] | None:
         """(METHOD, path template, base var) of the step's operation, or None (listed)."""
+        inline = step.get("x-operation")
+        if isinstance(inline, dict) and isinstance(inline.get("url"), str) and isinstance(inline.get("method"), str):
+            # An operation written in the step (Redocly's `x-operation`): no description needed.
+            parts = urllib.parse.urlsplit(inline["url"])
+            if parts.scheme in ("http", "https") and parts.netloc:
+                tail = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+                return inline["method"].upper(), tail, self.base(_Server(f"{parts.scheme}://{parts.netloc}", {}))
+            self.state.unconverted.append(f"{where}: x-operation url {inline['url'][:80]} (not an http(s) URL)")
+            return None
         if step.get("operationPath"):
             source_part, _, pointer = str(step["operationPath"]).partition("#")
             parts = [urllib.parse.unquote(p).replace("~1", "/").replace("~0", "~") for p in pointer.split("/")]
@@ -275,7 +285,9 @@ class _Steps:
             self.state.unconverted.append(f"{where}: operationPath {step['operationPath']} (not #/paths/PATH/METHOD)")
             return None
         op_id = str(step.get("operationId", ""))
-        named = re.fullmatch(r"\$sourceDescriptions\.([\w-]+)\.(.+)", op_id)
+        # `$sourceDescriptions.api.logIn`, or the short `api.logIn` some tools write.
+        named = re.fullmatch(r"(?:\$sourceDescriptions\.)?([\w-]+)\.(.+)", op_id)
+        named = named if named and named[1] in self.sources else None
         candidates = [self.sources[named[1]]] if named and named[1] in self.sources else list(self.sources.values())
         op_id = named[2] if named else op_id
         for source in candidates:
