@@ -269,10 +269,10 @@ class _Steps:
         inline = step.get("x-operation")
         if isinstance(inline, dict) and isinstance(inline.get("url"), str) and isinstance(inline.get("method"), str):
             # An operation written in the step (Redocly's `x-operation`): no description needed.
-            parts = urllib.parse.urlsplit(inline["url"])
-            if parts.scheme in ("http", "https") and parts.netloc:
-                tail = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
-                return inline["method"].upper(), tail, self.base(_Server(f"{parts.scheme}://{parts.netloc}", {}))
+            url = urllib.parse.urlsplit(inline["url"])
+            if url.scheme in ("http", "https") and url.netloc:
+                tail = urllib.parse.urlunsplit(("", "", url.path or "/", url.query, ""))
+                return inline["method"].upper(), tail, self.base(_Server(f"{url.scheme}://{url.netloc}", {}))
             self.state.unconverted.append(f"{where}: x-operation url {inline['url'][:80]} (not an http(s) URL)")
             return None
         if step.get("operationPath"):
