@@ -91,6 +91,8 @@ def test_any_collection_is_a_flow_that_loads_or_a_usage_error(tmp_path, body):
          "event": [{"script": {"exec": [1, 2]}}]},
         {"name": ["a"], "request": {"method": 5, "url": "http://a.test/:id"}, "event": "x"},
         {"request": {"method": "PROPFIND", "url": "http://a.test/"}},
+        {"request": {"url": "http://a.test/"},  # a literal nested past Python's recursion limit
+         "event": [{"listen": "test", "script": {"exec": ["pm.expect(pm.response.json().a).to.eql(" + "[" * 5000 + ")"]}}]},
         {"request": {"url": "http://a.test/", "body": {"mode": "urlencoded", "urlencoded": {"a": 1}}}},
         {"request": {"url": "http://a.test/", "body": {"mode": "graphql", "graphql": {"query": 1, "variables": {}}}}},
     ],

@@ -30,13 +30,16 @@ from runner.flowfile.source import Problem, SourceFile
 from runner.flowfile.yaml_source import parse_yaml
 from runner.share.flow_writer import (
     METHODS,
+    NOT_LITERAL,
     FlowOut,
     StepOut,
     UniqueNames,
+    base_name,
     identifier,
     listed,
     literal,
     literal_tree,
+    literal_value,
     secret_name,
     secret_template,
 )
@@ -303,7 +306,7 @@ class _Steps:
         var = self.bases.get(url)
         if var is not None:
             return var
-        var = "base" if not self.bases else f"base{len(self.bases) + 1}"
+        var = base_name(len(self.bases))
         self.bases[url] = var
         if not url:
             self.state.from_env.append(var)
@@ -496,11 +499,11 @@ class _Steps:
         found = _COMPARISON.match(condition)
         if not found:
             return False
-        left, op, right = found[1], _OPERATORS[found[2]], literal_tree(_literal(found[3]))
-        if right is _NOT_LITERAL and re.fullmatch(r"\$(?:inputs|steps)\.[\w.-]+", found[3]):
+        left, op, right = found[1], _OPERATORS[found[2]], literal_tree(literal_value(found[3]))
+        if right is NOT_LITERAL and re.fullmatch(r"\$(?:inputs|steps)\.[\w.-]+", found[3]):
             # Compared with an input or an earlier step's output: a template, rendered per run.
-            right = self.expression(found[3], inputs, "a criterion") or _NOT_LITERAL
-        if right is _NOT_LITERAL:
+            right = self.expression(found[3], inputs, "a criterion") or NOT_LITERAL
+        if right is NOT_LITERAL:
             return False
         body = re.fullmatch(r"\$response\.body(?:#(.*))?", left)
         header = re.fullmatch(r"\$response\.header\.([\w-]+)", left)
@@ -516,9 +519,6 @@ class _Steps:
         return True
 
 
-_NOT_LITERAL = object()
-
-
 def _first_server(servers: Any) -> _Server | None:
     if not isinstance(servers, list) or not servers or not isinstance(servers[0], dict):
         return None
@@ -529,17 +529,6 @@ def _first_server(servers: Any) -> _Server | None:
         if isinstance(v, dict)
     }
     return _Server(str(servers[0].get("url", "")), defaults)
-
-
-def _literal(text: str) -> Any:
-    """The right side of a simple condition: a number, true/false/null, or a quoted text."""
-    if re.fullmatch(r"'[^']*'", text):
-        return text[1:-1]
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return _NOT_LITERAL
-    return value if not isinstance(value, (dict, list)) else _NOT_LITERAL
 
 
 def _jsonpath(pointer: str) -> str:

@@ -3,6 +3,7 @@ left out), `name` and `vars`, then the steps, each with the comments that belong
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,3 +165,25 @@ def identifier(name: str) -> str:
     if ident[0].isdigit():
         ident = f"_{ident}"
     return f"{ident}_" if ident in RESERVED else ident
+
+
+NOT_LITERAL = object()  # what `literal_value` gives for text that is not one
+
+
+def literal_value(text: str, *, backslashes: bool = True) -> Any:
+    """A literal written in a script or a condition: a number, true/false/null, a "JSON" text or a
+    'quoted' one (`backslashes=False`: not one holding a backslash, whose escapes JS would read);
+    else NOT_LITERAL."""
+    text = text.strip()
+    if re.fullmatch(r"'[^']*'" if backslashes else r"'[^'\\]*'", text):
+        return text[1:-1]
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return NOT_LITERAL
+    return NOT_LITERAL if isinstance(value, (dict, list)) else value
+
+
+def base_name(count: int) -> str:
+    """The var for the (count + 1)th server or origin a flow talks to: base, base2, base3..."""
+    return "base" if count == 0 else f"base{count + 1}"

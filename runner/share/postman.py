@@ -26,14 +26,17 @@ from typing import Any
 from runner.errors import UsageError
 from runner.share.flow_writer import (
     METHODS,
+    NOT_LITERAL,
     SECRET_HEADERS,
     FlowOut,
     StepOut,
     UniqueNames,
+    base_name,
     identifier,
     listed,
     literal,
     literal_tree,
+    literal_value,
     secret_fields,
     secret_name,
     secret_template,
@@ -251,7 +254,7 @@ class _Converter:
         parts = urllib.parse.urlsplit(text)
         if parts.scheme in ("http", "https") and parts.netloc and "{{" not in parts.netloc:
             origin = f"{parts.scheme}://{parts.netloc}"
-            var = self.origins.setdefault(origin, "base" if not self.origins else f"base{len(self.origins) + 1}")
+            var = self.origins.setdefault(origin, base_name(len(self.origins)))
             self.vars.defined.setdefault(var, origin)
             text = "{{" + var + "}}" + text[len(origin) :]
         return self.vars.template(text)
@@ -438,8 +441,8 @@ def _translate_line(line: str, source: str, step: dict[str, Any], variables: _Va
         step["expect"]["status"] = 200 if line.endswith("ok") else "2xx"
         return True
     header = re.fullmatch(r"""pm\.response\.to\.have\.header\(\s*['"]([^'"]+)['"]\s*(?:,\s*(.+?))?\s*\)""", line)
-    if header and (header[2] is None or _literal_value(header[2]) is not _NOT_LITERAL):
-        expected = {"exists": True} if header[2] is None else _literal_value(header[2])
+    if header and (header[2] is None or literal_value(header[2], backslashes=False) is not NOT_LITERAL):
+        expected = {"exists": True} if header[2] is None else literal_value(header[2], backslashes=False)
         _add_check(step, "headers", header[1], literal_tree(expected))
         return True
     timing = re.fullmatch(r"pm\.expect\(pm\.response\.responseTime\)\.to\.be\.(below|above)\((\d+)\)", line)
@@ -447,8 +450,8 @@ def _translate_line(line: str, source: str, step: dict[str, Any], variables: _Va
         step["expect"].setdefault("time_ms", {})["lt" if timing[1] == "below" else "gt"] = int(timing[2])
         return True
     text = re.fullmatch(r"pm\.expect\(pm\.response\.text\(\)\)\.to\.include\((.+)\)", line)
-    if text and isinstance(_literal_value(text[1]), str):
-        step["expect"].setdefault("text", {})["contains"] = literal(_literal_value(text[1]))
+    if text and isinstance(literal_value(text[1], backslashes=False), str):
+        step["expect"].setdefault("text", {})["contains"] = literal(literal_value(text[1], backslashes=False))
         return True
     check = re.fullmatch(r"pm\.expect\(" + source + _ACCESSOR + r"\)\.to\.(.+)", line)
     if check:
@@ -471,7 +474,6 @@ def _translate_line(line: str, source: str, step: dict[str, Any], variables: _Va
     return False
 
 
-_NOT_LITERAL = object()
 _CHAI_TYPES = {"string": "string", "number": "number", "boolean": "boolean", "array": "array", "object": "object",
                "null": "null"}  # fmt: skip
 _CHAI_COMPARE = {"above": "gt", "greaterThan": "gt", "below": "lt", "lessThan": "lt", "least": "ge", "most": "le"}
@@ -480,11 +482,11 @@ _CHAI_COMPARE = {"above": "gt", "greaterThan": "gt", "below": "lt", "lessThan": 
 def _chai(assertion: str) -> Any:
     """A chai assertion after `.to.` as an apiflow check (a value, or an operator map), or None."""
     found = re.fullmatch(r"(?:deep\.)?(?:eql|equal|be\.equal)\((.+)\)", assertion)
-    if found and _literal_value(found[1]) is not _NOT_LITERAL:
-        return _literal_value(found[1])
+    if found and literal_value(found[1], backslashes=False) is not NOT_LITERAL:
+        return literal_value(found[1], backslashes=False)
     found = re.fullmatch(r"not\.(?:eql|equal|be\.equal)\((.+)\)", assertion)
-    if found and _literal_value(found[1]) is not _NOT_LITERAL:
-        return {"ne": _literal_value(found[1])}
+    if found and literal_value(found[1], backslashes=False) is not NOT_LITERAL:
+        return {"ne": literal_value(found[1], backslashes=False)}
     found = re.fullmatch(r"""be\.an?\(\s*['"](\w+)['"]\s*\)""", assertion)
     if found and found[1] in _CHAI_TYPES:
         return {"type": _CHAI_TYPES[found[1]]}
@@ -497,8 +499,8 @@ def _chai(assertion: str) -> Any:
     if found:
         return {"len": int(found[1])}
     found = re.fullmatch(r"(?:include|contain)\((.+)\)", assertion)
-    if found and _literal_value(found[1]) is not _NOT_LITERAL:
-        return {"contains": _literal_value(found[1])}
+    if found and literal_value(found[1], backslashes=False) is not NOT_LITERAL:
+        return {"contains": literal_value(found[1], backslashes=False)}
     if assertion in ("exist", "not.be.undefined"):
         return {"exists": True}
     if assertion in ("be.true", "be.false", "be.null"):
@@ -515,17 +517,6 @@ def _add_check(step: dict[str, Any], kind: str, key: str, check: Any) -> None:
     merged = checks[key] if isinstance(checks[key], dict) else {"eq": checks[key]}
     merged.update(check if isinstance(check, dict) else {"eq": check})
     checks[key] = merged
-
-
-def _literal_value(text: str) -> Any:
-    text = text.strip()
-    if re.fullmatch(r"'[^'\\]*'", text):
-        return text[1:-1]
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return _NOT_LITERAL
-    return value if isinstance(value, (str, int, float, bool)) or value is None else _NOT_LITERAL
 
 
 def _jsonpath(accessor: str) -> str:

@@ -26,6 +26,7 @@ from runner.share.flow_writer import (
     SECRET_HEADERS,
     FlowOut,
     StepOut,
+    base_name,
     listed,
     literal,
     secret_fields,
@@ -166,7 +167,7 @@ def to_flow(exchanges: list[Exchange], dropped: list[str], name: str) -> FlowOut
     for index, exchange in enumerate(exchanges):
         parts = urllib.parse.urlsplit(exchange.url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        var = origins.setdefault(origin, "base" if not origins else f"base{len(origins) + 1}")
+        var = origins.setdefault(origin, base_name(len(origins)))
         tail = urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
         url = "{{ " + var + " }}" + captures.templated(tail)
         request: dict[str, Any] = {}
