@@ -137,3 +137,35 @@ def test_the_summary_counts_match_the_report(cli, write, rude, tmp_path, spread)
     assert result.code == 1
     assert re.search(r"10 flows: 9 passed, 1 failed", result.out)
     assert sum(not passed for _, passed, _ in flows_of(report)) == 1
+
+
+def test_a_result_comes_back_holding_the_parents_own_model_objects():
+    """A worker sends its flow's objects as paths; the parent gets its own objects back, down to
+    the steps of a flow that a step `use`s, and the spans of their checks."""
+    import io
+
+    from runner.engine.results import AssertionResult, FlowResult, Outcome, StepResult
+    from runner.flowfile.loader import load_flows
+    from runner.flowfile.source import Span
+
+    flow = next(f for f in load_flows([str(FLOWS)]) if any(s.use for s in f.steps))
+    using = next(s for s in flow.steps if s.use is not None)
+    assert using.use is not None
+    inner = using.use.flow.steps[-1]
+    paths = workers._model_paths(flow)
+    for path in paths.values():  # every path leads back to the object it was found for
+        assert id(workers._follow(flow, path)) in paths
+    made_here = Span(inner.span.source, 999, 1)  # made by the run: not the flow's, sent whole
+    check = AssertionResult("status", "==", 200, 200, True, inner.span)
+    other = AssertionResult("status", "==", 200, 200, True, made_here)
+    child = StepResult(inner, Outcome.PASSED, assertions=(check, other))
+    sent = FlowResult(flow, (StepResult(using, Outcome.PASSED, children=(child,)),), 1.0, 7)
+    buffer = io.BytesIO()
+    workers._Pickler(buffer, paths).dump(sent)
+    back = workers._Unpickler(io.BytesIO(buffer.getvalue()), flow).load()
+    assert back is not sent and back.flow is flow
+    assert back.steps[0].step is using
+    came = back.steps[0].children[0]
+    assert came.step is inner and came.assertions[0].span is inner.span
+    assert came.assertions[1].span is not made_here and came.assertions[1].span == made_here
+    assert len(buffer.getvalue()) < 2_000  # the flow itself did not travel

@@ -4,11 +4,13 @@ bound by its own CPU; a run of many flows spreads its runs over up to one proces
 The parent has loaded and checked every flow before it forks the workers, so each starts with
 the flows already in memory: nothing is loaded twice, nothing is sent to it. Worker k runs runs
 k, k + n, k + 2n... with asyncio, exactly as one process runs all of them, and sends each result
-back as it ends. A result refers to the flows' steps, templates and files by identity: the
-worker's copies sit at the parent's addresses, so those travel as their `id` ("persistent ids")
-and come back as the parent's own objects; only what the run produced is pickled. The parent
-shows results as they arrive, gives them back in run order, and takes in every secret a worker
-learned before it shows the result that carried it.
+back as it ends. A result refers to its flow's steps, templates and spans by identity: those
+travel as their path from the run's flow ("steps", 3, "request"...; pickle's persistent ids) and
+come back as the parent's own objects; only what the run produced is pickled. The worker finds
+the paths (a walk of its flow's objects, in parallel with the other workers), so the parent
+does no walk of its own before it forks. The parent shows results as they arrive, gives them
+back in run order, and takes in every secret a worker learned before it shows the result that
+carried it.
 
 Linux only (`fork`); elsewhere, and for few runs, one process runs everything as before.
 """
@@ -24,7 +26,8 @@ import os
 import pickle
 import signal
 import sys
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any, cast
@@ -50,7 +53,6 @@ def run_in_workers(
 ) -> list[FlowResult]:
     """Every run's result, in run order, from `count` forked workers."""
     context = multiprocessing.get_context("fork")
-    shared = _model_objects(run.flow for run in runs)
     stop = context.Event()  # --fail-fast: set when any worker's run failed
     results: list[FlowResult | None] = [None] * len(runs)
     readers: dict[Connection, BaseProcess] = {}
@@ -58,9 +60,7 @@ def run_in_workers(
     try:
         for k in range(count):
             reader, writer = context.Pipe(duplex=False)
-            worker = context.Process(
-                target=_work, args=(runs, k, count, options, env, seed, shared, writer, stop), daemon=True
-            )
+            worker = context.Process(target=_work, args=(runs, k, count, options, env, seed, writer, stop), daemon=True)
             worker.start()
             writer.close()  # the worker holds the only writing end: its exit ends the reader
             readers[reader] = worker
@@ -72,11 +72,11 @@ def run_in_workers(
                 except EOFError:
                     readers.pop(reader).join()
                     continue
-                message = _Unpickler(io.BytesIO(data), shared).load()
-                if isinstance(message, str):
-                    crashes.append(message)
+                if data.startswith(_CRASHED):
+                    crashes.append(data[len(_CRASHED) :].decode(errors="replace"))
                     continue
-                index, result, learned = message
+                index = int.from_bytes(data[:_INDEX_BYTES], "big")
+                result, learned = _Unpickler(io.BytesIO(data[_INDEX_BYTES:]), runs[index].flow).load()
                 redactor.merge(learned)
                 results[index] = result
                 if not result.passed and options.fail_fast:
@@ -102,7 +102,6 @@ def _work(
     options: RunOptions,
     env: dict[str, str],
     seed: int,
-    shared: dict[int, object],
     writer: Connection,
     stop: Any,
 ) -> None:
@@ -111,40 +110,73 @@ def _work(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     redactor = Redactor(journal=True)
+    paths = _Paths()
 
     def send(index: int, result: FlowResult) -> None:
+        run = k + index * count
         buffer = io.BytesIO()
-        _Pickler(buffer, shared).dump((k + index * count, result, redactor.take_journal()))
+        buffer.write(run.to_bytes(_INDEX_BYTES, "big"))
+        _Pickler(buffer, paths.of(runs[run].flow)).dump((result, redactor.take_journal()))
         writer.send_bytes(buffer.getvalue())
 
     own = dataclasses.replace(options, jobs=max(1, math.ceil(options.jobs / count)), on_flow_done=None)
     try:
         asyncio.run(run_all(runs[k::count], own, env, redactor, seed, stopped=stop.is_set, done=send))
     except BaseException as err:  # said to the parent as one line, never a traceback here
-        writer.send_bytes(pickle.dumps(f"{type(err).__name__}: {err}"))
+        writer.send_bytes(_CRASHED + f"{type(err).__name__}: {err}".encode(errors="replace"))
     finally:
         writer.close()
 
 
-def _model_objects(flows: Iterable[Flow]) -> dict[int, object]:
-    """Every object of the loaded flows (steps, templates, spans, files), by `id`."""
-    found: dict[int, object] = {}
+_INDEX_BYTES = 8  # a message is the run's index, then its pickled result and secrets
+_CRASHED = b"crashed:"  # ...or this, then why the worker stopped (longer than an index: no clash)
+
+# A step in a path from a flow to one of its objects: an attribute, a list index, or a dict key.
+PathPart = str | int | tuple[Any]
+
+
+class _Paths:
+    """In a worker: where each object of a flow sits, as a path from the flow."""
+
+    def __init__(self) -> None:
+        self._flow: Flow | None = None
+        self._paths: dict[int, tuple[PathPart, ...]] = {}
+
+    def of(self, flow: Flow) -> dict[int, tuple[PathPart, ...]]:
+        if flow is not self._flow:  # runs of one flow (a matrix) follow each other: keep the last
+            self._flow, self._paths = flow, _model_paths(flow)
+        return self._paths
+
+
+def _model_paths(flow: Flow) -> dict[int, tuple[PathPart, ...]]:
+    """Every object of `flow` (steps, templates, spans, files, the flows it uses) by `id`, with
+    the shortest path that reaches it; breadth first, so paths stay short."""
+    found: dict[int, tuple[PathPart, ...]] = {}
     seen: set[int] = set()
-    stack: list[Any] = list(flows)
-    while stack:
-        item = stack.pop()
+    queue: deque[tuple[Any, tuple[PathPart, ...]]] = deque([(flow, ())])
+    while queue:
+        item, path = queue.popleft()
         if id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, (list, tuple, set, frozenset)):
-            stack.extend(item)
+        if isinstance(item, (list, tuple)):
+            queue.extend((one, (*path, i)) for i, one in enumerate(item))
         elif isinstance(item, dict):
-            stack.extend(item.values())
+            queue.extend((one, (*path, (key,))) for key, one in item.items())
         elif type(item).__module__.startswith("runner.flowfile."):
-            found[id(item)] = item
-            stack.extend(vars(item).values() if hasattr(item, "__dict__") else ())
-            stack.extend(getattr(item, s) for c in type(item).__mro__ for s in _slots(c) if hasattr(item, s))
+            found[id(item)] = path
+            names = [n for c in type(item).__mro__ for n in _slots(c)]
+            names += list(vars(item)) if hasattr(item, "__dict__") else []
+            queue.extend((getattr(item, n), (*path, n)) for n in names if hasattr(item, n))
     return found
+
+
+def _follow(flow: Flow, path: tuple[PathPart, ...]) -> object:
+    """In the parent: the object at `path` from its own copy of `flow`."""
+    item: Any = flow
+    for part in path:
+        item = getattr(item, part) if isinstance(part, str) else item[part] if isinstance(part, int) else item[part[0]]
+    return item
 
 
 def _slots(cls: type) -> tuple[str, ...]:
@@ -152,22 +184,20 @@ def _slots(cls: type) -> tuple[str, ...]:
     return (slots,) if isinstance(slots, str) else tuple(slots)
 
 
-_ABSENT = object()
-
-
 class _Pickler(pickle.Pickler):
-    def __init__(self, file: io.BytesIO, shared: dict[int, object]) -> None:
+    def __init__(self, file: io.BytesIO, paths: dict[int, tuple[PathPart, ...]]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._shared = shared
+        self._paths = paths
 
-    def persistent_id(self, obj: Any) -> int | None:
-        return id(obj) if self._shared.get(id(obj), _ABSENT) is obj else None  # (None is not shared)
+    def persistent_id(self, obj: Any) -> tuple[PathPart, ...] | None:
+        # Only the flow's own objects have a path; anything the run made is pickled whole.
+        return self._paths.get(id(obj)) if type(obj).__module__.startswith("runner.flowfile.") else None
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, shared: dict[int, object]) -> None:
+    def __init__(self, file: io.BytesIO, flow: Flow) -> None:
         super().__init__(file)
-        self._shared = shared
+        self._flow = flow
 
     def persistent_load(self, pid: Any) -> object:
-        return self._shared[pid]
+        return _follow(self._flow, pid)
