@@ -12,9 +12,9 @@ from runner.engine.results import FlowResult
 from runner.errors import UsageError
 from runner.flowfile.source import Problem
 from runner.output_files import write_atomically
-from runner.report.html import html_report
-from runner.report.junit import junit_for_load_errors, junit_xml
 from runner.report.transcript import RunContext, transcript
+
+# The HTML and JUnit writers (and xml.etree) are imported by a run that asks for them only.
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +44,26 @@ class ReportFiles:
             return
         report = transcript(flows, redactor, seed, context)
         write_atomically(self.json, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-        write_atomically(self.junit, junit_xml(report) if self.junit else "")
-        write_atomically(self.html, html_report(report) if self.html else "")
+        if self.junit:
+            from runner.report.junit import junit_xml
+
+            write_atomically(self.junit, junit_xml(report))
+        if self.html:
+            from runner.report.html import html_report
+
+            write_atomically(self.html, html_report(report))
 
     def write_load_errors(self, problems: list[Problem], context: RunContext) -> None:
         """A flow that does not load is still a result CI should see: every report says why
         (JUnit as an <error> per file; the JSON and HTML reports list the problems)."""
-        write_atomically(
-            self.junit, junit_for_load_errors(problems, context.started_at.isoformat()) if self.junit else ""
-        )
+        if self.junit:
+            from runner.report.junit import junit_for_load_errors
+
+            write_atomically(self.junit, junit_for_load_errors(problems, context.started_at.isoformat()))
         if self.json or self.html:
             report = transcript([], Redactor(), 0, context, problems)
             write_atomically(self.json, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-            write_atomically(self.html, html_report(report) if self.html else "")
+            if self.html:
+                from runner.report.html import html_report
+
+                write_atomically(self.html, html_report(report))
