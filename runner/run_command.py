@@ -37,7 +37,7 @@ from runner.report.progress import Progress
 from runner.report.transcript import RunContext
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RunCommand:
     """What the command line asked for."""
 

@@ -27,7 +27,7 @@ class Outcome(StrEnum):
     NOT_RUN = "not run"  # an earlier step of the flow failed
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class AssertionResult:
     """One expectation checked against a response."""
 
@@ -41,16 +41,20 @@ class AssertionResult:
     diff: tuple[tuple[str, Any, Any], ...] = ()  # where two structures differ: (path, expected, actual)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class SentRequest:
+    """The request as it went out: method, URL, headers and body (raw; reporters redact)."""
+
     method: str
     url: str
     headers: list[tuple[str, str]]
     body: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ReceivedResponse:
+    """The response as it came back, its body read whole (and parsed when it is JSON)."""
+
     status: int
     reason: str
     headers: list[tuple[str, str]]
@@ -82,8 +86,10 @@ class ReceivedResponse:
         return found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class StepResult:
+    """What one step did: its outcome, the exchange, every check, and what it captured."""
+
     step: Step
     outcome: Outcome
     request: SentRequest | None = None
@@ -121,8 +127,10 @@ def not_run(steps: Sequence[Step]) -> tuple[StepResult, ...]:
     return tuple(StepResult(s, Outcome.NOT_RUN) for s in steps)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class FlowResult:
+    """One run of a flow: its steps' results in order, then its `finally` steps'."""
+
     flow: Flow
     steps: tuple[StepResult, ...]
     elapsed_ms: float

@@ -60,6 +60,8 @@ class RunOptions:
 
 @dataclass(slots=True)
 class RunResult:
+    """Every run's result, in run order, with the redactor that knows the run's secrets."""
+
     flows: list[FlowResult]
     redactor: Redactor
     seed: int
@@ -69,7 +71,7 @@ class RunResult:
         return all(f.passed for f in self.flows)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Run:
     """One run of a flow: the flow, and the matrix row it uses (None without a matrix)."""
 

@@ -36,7 +36,7 @@ RENDER_ERRORS = (TemplateRenderError, MissingSecretError)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Send:
     """Send this request and give back its `ReceivedResponse`, or throw its `ExchangeError`."""
 
@@ -44,8 +44,10 @@ class Send:
     max_bytes: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Sleep:
+    """Wait this long before the next attempt (`retry`) or as the step asks (`sleep`)."""
+
     seconds: float
 
 
@@ -55,8 +57,10 @@ MAX_RETRY_DELAY = 3600.0  # backoff grows the wait up to an hour, never to infin
 sleep = asyncio.sleep
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Done:
+    """The steps ended, with this value."""
+
     value: Any
 
 

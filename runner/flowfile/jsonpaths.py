@@ -40,6 +40,8 @@ class JsonPathSyntaxError(Exception):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class JsonPath:
+    """A JSONPath as written, ready to find its matches in a document."""
+
     text: str
     _expr: JSONPath | None  # jsonpath-ng's parse; None for a plain path (`_plain`)
     _plain: tuple[Segment, ...] | None = None

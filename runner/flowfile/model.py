@@ -3,6 +3,11 @@
 Only the loader builds these from raw YAML data; the executor and the reporters read them.
 Strings that may hold templates are already compiled (`Template` or `Tree`), and JSONPaths are
 already parsed, so nothing is parsed twice and nothing fails to parse mid-run.
+
+Nodes are compared by identity (`eq=False`), save the small values `StatusRule` and `FileRef`:
+each node stands at its own place in a file, so two are never equal by value anyway, and on
+Python 3.11 every generated `__eq__` and `__hash__` is code compiled at each start of apiflow
+(a third of what the dataclasses cost it, measured with `python -X importtime`).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ OPERATORS = (
 LIST_OPERATORS = frozenset({"count", "all", "any"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Check:
     """One operator applied to a value: `{gt: 0}` is Check("gt", 0). `len` may nest checks."""
 
@@ -87,8 +92,10 @@ def status_rule(value: Any, span: Span) -> StatusRule | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class JsonExpectation:
+    """Checks on what a JSONPath matches in the response body."""
+
     path: JsonPath | None  # None when the path is a template, compiled once rendered
     checks: tuple[Check, ...]
     span: Span
@@ -99,7 +106,7 @@ class JsonExpectation:
         return self.path.text if self.path is not None else self.template.source if self.template else ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class NamedChecks:
     """Checks on one named part of a response: a header, a cookie, a CSS selector's or an XPath's
     first match, or a measure of the body (`bytes`: len, sha256, md5)."""
@@ -109,15 +116,19 @@ class NamedChecks:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class SchemaExpectation:
+    """`schema:` the JSON body must satisfy, inline or from a file."""
+
     schema: dict[str, Any]
     origin: str  # "inline" or the file it came from
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Expect:
+    """A step's `expect`: every check its response must pass."""
+
     status: StatusRule | None = None
     headers: tuple[NamedChecks, ...] = ()
     json: tuple[JsonExpectation, ...] = ()
@@ -135,7 +146,7 @@ class Expect:
         return (*self.headers, *self.bytes, *self.cookies, *self.css, *self.xpath)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Capture:
     """A value taken from a response: by JSONPath, header, cookie, CSS selector, XPath, regular
     expression over the body, or from a template."""
@@ -163,7 +174,7 @@ class FileRef:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Part:
     """One part of a `multipart` body: a value, or a file."""
 
@@ -174,8 +185,10 @@ class Part:
     filename: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Request:
+    """A step's `request`: what to send, its strings compiled as templates."""
+
     method: str
     url: Template | str
     span: Span
@@ -193,7 +206,7 @@ class Request:
     verify: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Retry:
     """Send again until the step passes (`until` None) or the `until` condition holds."""
 
@@ -205,7 +218,7 @@ class Retry:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Use:
     """A step that runs another flow file with inputs; its outputs become captures here."""
 
@@ -214,8 +227,10 @@ class Use:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Step:
+    """One step: a request (or a `use` of another flow), its checks and its captures."""
+
     index: int  # 0-based position in its list (steps or finally)
     name: str
     request: Request | None  # None for a `use` step
@@ -262,8 +277,10 @@ def _expected_values(checks: tuple[Check, ...]) -> list[Any]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class HttpDefaults:
+    """The flow's `http` block: what every request of the flow starts from."""
+
     headers: Tree | None = None
     params: Tree | None = None
     timeout: float = 30.0
@@ -273,23 +290,29 @@ class HttpDefaults:
     auth: Tree | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Variable:
+    """One of `vars`: a name and its value, rendered when the run starts."""
+
     name: str
     value: Any  # a constant, Template or Tree
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Input:
+    """One of `inputs`: what a flow that is `use`d takes, required or with a default."""
+
     name: str
     required: bool
     default: Any  # a constant, Template or Tree; None when required
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Flow:
+    """One flow: its vars, inputs, steps and `finally` steps, and the file it came from."""
+
     name: str
     source: SourceFile
     steps: tuple[Step, ...]

@@ -271,7 +271,7 @@ def _lookup_text(node: nodes.Node) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Tree:
     """A compiled structured value (a JSON body, a mapping of headers) with templates inside."""
 

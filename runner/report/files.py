@@ -17,8 +17,10 @@ from runner.report.transcript import RunContext, transcript
 # The HTML and JUnit writers (and xml.etree) are imported by a run that asks for them only.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ReportFiles:
+    """The report files a run writes: --report (JSON), --junit and --html, each optional."""
+
     json: str | None = None
     junit: str | None = None
     html: str | None = None
