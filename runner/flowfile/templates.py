@@ -20,6 +20,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
+from jinja2.defaults import DEFAULT_NAMESPACE
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from jinja2.utils import missing
@@ -159,12 +160,18 @@ class Template:
         """The value of the template in `scope`: native for `{{ expr }}`, else text."""
         guard.start_render()
         try:
+            code = self._render
+            if type(code) is PlainTemplate:
+                try:
+                    return code.render(scope, self.native)
+                except KeyError:  # a name the scope lacks: Jinja says what it is, or that it is missing
+                    code = _jinja_compiled(self.source)[1]
             if self.native:
-                value = self._render(**scope)
+                value = code(**scope)
                 if isinstance(value, Undefined):
                     str(value)  # StrictUndefined raises with Jinja's own message
                 return value
-            return guard.output(self._render.generate(scope))
+            return guard.output(code.generate(scope))
         except TemplateError as err:
             raise TemplateRenderError(self, err.message or str(err)) from None
         except RecursionError:
@@ -175,6 +182,53 @@ class Template:
             # Python's own errors keep their name ("TypeError: ..."); ours speak for themselves.
             builtin = type(err).__module__ == "builtins"
             raise TemplateRenderError(self, f"{type(err).__name__}: {err}" if builtin else str(err)) from None
+
+
+# `{{ name }}` between plain text: most templates in flows (`{{ base }}/carts/{{ cart_id }}`).
+_PLAIN_NAME = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}")
+# Names Jinja reads as constants, operators or its own objects: those go through Jinja.
+_JINJA_WORDS = frozenset(
+    {"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if", "else", "elif"}
+    | {"for", "recursive", "self", "loop", "caller", "varargs", "kwargs", "super", "with", "without"}
+    | {"import", "from", "as"}
+    | set(DEFAULT_NAMESPACE)  # range, dict...: Jinja's globals
+)
+
+
+class PlainTemplate:
+    """A template of text and `{{ name }}` only, rendered by looking the names up: what Jinja
+    renders for it (`str` of each value, or the value itself for a lone `{{ name }}`), without
+    a Jinja context per render, and without Jinja's parser and compiler at load. A name the
+    scope lacks raises KeyError, and the caller renders with Jinja for its exact message."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: tuple[str, ...]) -> None:
+        self.parts = parts  # text, name, text, name, ..., text
+
+    def render(self, scope: Mapping[str, Any], native: bool) -> Any:
+        parts = self.parts
+        if native:
+            value = scope[parts[1]]
+            if isinstance(value, Undefined):
+                str(value)  # StrictUndefined raises with Jinja's own message
+            return value
+        return guard.output(part if i % 2 == 0 else str(scope[part]) for i, part in enumerate(parts))
+
+
+def plain_parts(source: str) -> tuple[str, ...] | None:
+    """Text and names, alternating, for a template of text and `{{ name }}` only; else None."""
+    parts = tuple(_PLAIN_NAME.split(source))
+    texts, names = parts[0::2], parts[1::2]
+    if not names or _JINJA_WORDS.intersection(names):
+        return None
+    # Jinja turns \r\n into \n in text; `{{`, `{%` and `{#` open something else, and so
+    # does a `{` just before a `{{ name }}` (`{{{ a }}` is `{{ {a} }}` to Jinja).
+    if any("\r" in t or "{{" in t or "{%" in t or "{#" in t for t in texts):
+        return None
+    if any(t.endswith("{") for t in texts[:-1]):
+        return None
+    return parts
 
 
 def compile_template(source: str, span: Span) -> Template:
@@ -203,6 +257,18 @@ def _compiled(source: str) -> tuple[frozenset[str], Any, bool, frozenset[str], f
     """Parse and compile a template's text once per process, however many flows and steps hold
     the same text (a folder of checkouts shares most of theirs): (names, code, native, optional,
     step ids). Raises Jinja's errors; those are not cached, and are rare."""
+    parts = plain_parts(source)
+    if parts is not None:
+        single = _SINGLE_EXPRESSION.match(source)
+        native = bool(single) and len(parts) == 3
+        return frozenset(parts[1::2]), PlainTemplate(parts), native, frozenset(), frozenset()
+    return _jinja_compiled(source)
+
+
+@lru_cache(maxsize=4096)
+def _jinja_compiled(source: str) -> tuple[frozenset[str], Any, bool, frozenset[str], frozenset[str]]:
+    """`_compiled` by Jinja: every template that is not plain, and a plain one that met a name
+    its scope lacks (Jinja then says what the name is, or that it is missing)."""
     env = environment()
     parsed = env.parse(source)
     names = frozenset(meta.find_undeclared_variables(parsed))

@@ -1,0 +1,113 @@
+"""Templates of text and `{{ name }}` only are rendered without Jinja, with Jinja's results.
+
+Generated templates and scopes are checked against Jinja itself: the same value (and type), the
+same names and native-ness, and the same message when a render fails.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2 import Undefined
+
+from runner.flowfile.source import SourceFile, Span
+from runner.flowfile.templates import (
+    PlainTemplate,
+    Template,
+    TemplateCompileError,
+    TemplateRenderError,
+    _jinja_compiled,
+    compile_template,
+    environment,
+)
+
+SPAN = Span(SourceFile("flow.yaml", "x\n"), 1, 1)
+NAMES = st.sampled_from(["a", "base", "cart_id", "x1", "B", "true", "none", "None", "loop", "self", "range", "in"])
+SPACES = st.sampled_from(["", " ", "  ", "\n", "\t", "- ", " -"])
+TEXTS = st.text(alphabet="ab/{}%#- \n\r.", max_size=6)
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+    st.just(Undefined()),
+)
+
+
+@st.composite
+def templates(draw: st.DrawFn) -> str:
+    pieces = []
+    for _ in range(draw(st.integers(1, 4))):
+        pieces.append(draw(TEXTS))
+        pieces.append("{{" + draw(SPACES) + draw(NAMES) + draw(SPACES) + "}}")
+    pieces.append(draw(TEXTS))
+    return "".join(pieces)
+
+
+def outcome(template: Template, scope: dict[str, object]) -> tuple[str, object]:
+    try:
+        value = template.render(scope)
+    except TemplateRenderError as err:
+        return "error", str(err)
+    return type(value).__name__, value
+
+
+@settings(max_examples=800, derandomize=True)
+@given(source=templates(), scope=st.dictionaries(NAMES, VALUES, max_size=5))
+def test_a_plain_template_renders_what_jinja_renders(source, scope):
+    try:
+        ours = compile_template(source, SPAN)
+    except TemplateCompileError:
+        ours = None
+    try:
+        jinja = Template(source, SPAN, *_jinja_compiled(source))
+    except Exception:  # Jinja does not compile it: neither may we
+        assert ours is None
+        return
+    assert ours is not None
+    assert (ours.names, ours.native, ours.optional, ours.step_ids) == (
+        jinja.names,
+        jinja.native,
+        jinja.optional,
+        jinja.step_ids,
+    )
+    if isinstance(ours._render, PlainTemplate):
+        scope = {**environment().globals, **scope}  # Jinja's globals too, the scope winning
+        assert outcome(ours, scope) == outcome(jinja, scope)
+
+
+def test_plain_templates_are_the_common_ones():
+    plain = ["{{ base }}/carts", "{{ base }}/checkouts/{{ cart_id }}/consignments", "{{ cart_id }}", " {{a}} "]
+    for source in plain:
+        assert isinstance(compile_template(source, SPAN)._render, PlainTemplate), source
+    for source in [
+        "{{ env.BASE }}",
+        "{{ a | int }}",
+        "{{- a }}",
+        "a\r\n{{ a }}",
+        "{{ true }}",
+        "{% if a %}{% endif %}",
+    ]:
+        assert not isinstance(compile_template(source, SPAN)._render, PlainTemplate), source
+    try:  # `{{{ a }}` is `{{ {a} }}` to Jinja: still its syntax error
+        compile_template("{{{ a }}", SPAN)
+    except TemplateCompileError as err:
+        assert "syntax error" in str(err)
+    else:
+        raise AssertionError("{{{ a }} compiled")
+    assert compile_template(" {{ a }}\n", SPAN).render({"a": [1]}) == [1]  # native, as Jinja's
+    assert compile_template("{{ a }}/{{ a }}", SPAN).render({"a": None}) == "None/None"
+
+
+def test_a_name_the_scope_lacks_is_said_as_jinja_says_it():
+    template = compile_template("{{ base }}/carts/{{ cart_idd }}", SPAN)
+    try:
+        template.render({"base": "http://x", "cart_id": 1})
+    except TemplateRenderError as err:
+        assert str(err) == "`cart_idd` is not defined"
+    else:
+        raise AssertionError("an undefined name rendered")
+    assert compile_template("{{ range }}", SPAN).render({}) is environment().globals["range"]  # through Jinja
