@@ -14,6 +14,13 @@ from typing import Any, NoReturn
 import click
 
 from runner import __version__
+
+if "httpx" not in sys.modules:
+    # httpx's own command-line client, which `import httpx` tries to load, is never used here;
+    # where Pygments is installed (most CI images) the attempt costs the command ~8 ms at start.
+    # None in sys.modules makes that import fail at once, and httpx leaves its CLI out.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 from runner.errors import ApiflowError, LoadError, UsageError
 from runner.flowfile.scalars import parse_scalar
 from runner.flowfile.source import plural
