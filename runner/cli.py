@@ -360,9 +360,9 @@ def schema(of_report: bool, of_cassette: bool) -> None:
         click.echo(json.dumps(cassette_schema(), indent=2))
         return
     if of_report:
-        from importlib import resources
+        from pathlib import Path
 
-        click.echo(resources.files("runner").joinpath("report/report.schema.json").read_text("utf-8"), nl=False)
+        click.echo((Path(__file__).parent / "report" / "report.schema.json").read_text("utf-8"), nl=False)
         return
     import json
 

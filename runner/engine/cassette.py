@@ -139,9 +139,8 @@ def read_cassette(path: str) -> Cassette:
 
 def cassette_schema() -> dict[str, Any]:
     """The cassette format's JSON Schema, as shipped in the package (`apiflow schema --cassette`)."""
-    from importlib import resources
-
-    schema: dict[str, Any] = json.loads(resources.files("runner.engine").joinpath("cassette.schema.json").read_text())
+    text = Path(__file__).with_name("cassette.schema.json").read_text("utf-8")  # as flow_schema() reads
+    schema: dict[str, Any] = json.loads(text)
     return schema
 
 

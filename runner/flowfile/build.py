@@ -8,7 +8,6 @@ as malformed is skipped, so the other parts can still be checked and reported in
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 import os
@@ -358,6 +357,8 @@ def read_rows(file: FsPath, name: str) -> list[dict[str, Any]] | str:
 
 def _csv_rows(text: str) -> list[dict[str, Any]]:
     """Rows of a CSV text with a header line; a row of another width is a ValueError."""
+    import csv  # only a matrix from a .csv file pays for it
+
     from runner.flowfile.scalars import parse_scalar
 
     reader = csv.reader(io.StringIO(text))
