@@ -400,3 +400,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise
         hint = "hint: this is a bug in apiflow; run with APIFLOW_DEBUG=1 and report the traceback"
         _fail(f"internal error: {type(err).__name__}: {err}\n{hint}", 3)
+
+
+def command() -> None:
+    """The `apiflow` executable and `python -m runner`: `main`, then a quicker exit."""
+    try:
+        main()
+    finally:
+        # Everything is freed with the process now. Out of the collector's reach, it spares the
+        # interpreter's shutdown a last collection through every object loaded (the libraries,
+        # flows, compiled templates): about 20 ms of a 0.2 s run. `main` stays free of this, as
+        # tests and the pytest plugin call it in a process that goes on.
+        import gc
+
+        gc.freeze()
