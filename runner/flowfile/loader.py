@@ -22,7 +22,7 @@ from runner.flowfile.model import Flow, Step
 from runner.flowfile.scan import find_flow_files, shown
 from runner.flowfile.schema_check import check_flow_document
 from runner.flowfile.source import Problem, SourceFile, Span, did_you_mean
-from runner.flowfile.templates import environment, templates_in
+from runner.flowfile.templates import Template, environment, templates_in
 from runner.flowfile.yaml_source import Document, parse_yaml_documents
 from runner.limits import MAX_USE_DEPTH
 
@@ -188,19 +188,28 @@ def check_names(flow: Flow, extra_names: frozenset[str] = frozenset()) -> list[P
         problems += _undefined(templates_in(value), known, "the `http` block", "")
     ids: set[str] = set()
     for step in flow.steps:
-        problems += _step_names(step, known) + _step_ids_read(step, ids)
+        problems += _step_problems(step, known, ids)
         known |= _defined_by(step)
         ids |= {step.id} if step.id else set()
     for step in flow.finally_steps:
-        problems += _step_names(step, known) + _step_ids_read(step, ids)
+        problems += _step_problems(step, known, ids)
     return problems
 
 
-def _step_ids_read(step: Step, ids: set[str]) -> list[Problem]:
+def _step_problems(step: Step, known: set[str], ids: set[str]) -> list[Problem]:
+    """In one step: names nothing defines before they are read, and `steps.X` where no earlier
+    step has the id X. The step's templates are gathered once for both."""
+    sending = [t for v in _request_templates(step) for t in templates_in(v)]
+    checking = [t for v in _response_templates(step) for t in templates_in(v)]
+    after = known | _defined_by(step) | {"response"}
+    problems = _undefined(sending, known, "", step.name) + _undefined(checking, after, "", step.name)
+    return problems + _step_ids_read(step, sending + checking, ids)
+
+
+def _step_ids_read(step: Step, templates: list[Template], ids: set[str]) -> list[Problem]:
     """`steps.X` where no earlier step has the id X."""
     problems = []
-    values = [*_request_templates(step), *_response_templates(step)]
-    for template in (t for v in values for t in templates_in(v)):
+    for template in templates:
         for name in sorted(template.step_ids - ids):
             hint = did_you_mean(name, ids) or (
                 f"give an earlier step `id: {name}`"
@@ -226,12 +235,6 @@ def names_read(flow: Flow) -> set[str]:
 
 def _defined_by(step: Step) -> set[str]:
     return {c.name for c in step.captures} | (set(step.use.flow.outputs) if step.use else set())
-
-
-def _step_names(step: Step, known: set[str]) -> list[Problem]:
-    problems = _undefined(_request_templates(step), known, "", step.name)
-    after = known | _defined_by(step) | {"response"}
-    return problems + _undefined(_response_templates(step), after, "", step.name)
 
 
 def _request_templates(step: Step) -> list[object]:
