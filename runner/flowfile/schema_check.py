@@ -82,6 +82,12 @@ def _label(path: Path) -> str:
     return f"`{last}`"
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_SHORT = 200  # longer texts are rarely met twice
+_MAX_FITS = 50_000  # bounded: a file of a million distinct values does not grow it for ever
+_FITS: set[tuple[int, type, Any]] = set()  # (id of a part of the shipped schema, type, value)
+
+
 class _Checker:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
@@ -105,6 +111,20 @@ class _Checker:
         return found
 
     def check(self, value: Any, schema: Schema, path: Path) -> None:
+        if type(value) in _SCALARS and (type(value) is not str or len(value) <= _SHORT):
+            # Whether a scalar fits a part of the schema depends on nothing else: a value seen
+            # to fit once (`POST`, `201`, `integer`, `Accept`) is not checked again.
+            key = (id(schema), type(value), value)
+            if key in _FITS:
+                return
+            before = len(self.problems)
+            self._check(value, schema, path)
+            if len(self.problems) == before and len(_FITS) < _MAX_FITS:
+                _FITS.add(key)
+            return
+        self._check(value, schema, path)
+
+    def _check(self, value: Any, schema: Schema, path: Path) -> None:
         schema = self.resolve(schema)
         if "anyOf" in schema:
             self.check_any_of(value, schema, path)
