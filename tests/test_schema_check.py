@@ -81,3 +81,19 @@ def test_the_checker_agrees_with_jsonschema(text):
     ours = check_flow_document(doc)
     theirs = list(jsonschema.Draft202012Validator(flow_schema()).iter_errors(doc.data))
     assert bool(ours) == bool(theirs), (ours, [e.message for e in theirs])
+
+
+def test_a_value_that_fits_one_place_is_still_checked_in_another():
+    """Fitting values are remembered per part of the schema: `POST` is a method, not a timeout,
+    however often it was a method before."""
+
+    def problems_of(text: str) -> list[str]:
+        doc, found = parse_yaml(SourceFile("f.yaml", text))
+        assert found == []
+        return [p.message for p in check_flow_document(doc)]
+
+    fits = "steps:\n  - request: {method: POST, url: 'http://x/', timeout: 5}\n"
+    assert problems_of(fits) == problems_of(fits) == []
+    wrong = problems_of("steps:\n  - request: {method: POST, url: 'http://x/', timeout: POST}\n")
+    assert len(wrong) == 1 and "`timeout`" in wrong[0]
+    assert problems_of("steps:\n  - request: {method: 5, url: 'http://x/', timeout: 5}\n") != []
