@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from runner.limits import MAX_JSONPATH_SEGMENTS
@@ -120,8 +121,10 @@ def compile_jsonpath(text: str) -> JsonPath:
     return JsonPath(text, _parsed(text))
 
 
+@lru_cache(maxsize=4096)
 def _plain(text: str) -> tuple[Segment, ...] | None:
-    """The segments of a plain path, or None for a path jsonpath-ng must read."""
+    """The segments of a plain path, or None for a path jsonpath-ng must read; one tuple per
+    distinct path, however many flows hold it."""
     if not _PLAIN.fullmatch(text):
         return None
     segments = tuple(name if name else int(index) for name, index in _SEGMENT.findall(text))

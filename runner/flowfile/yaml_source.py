@@ -88,22 +88,27 @@ _CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "backspace", 0x0C: "form feed", 0x1B: "
 
 @dataclass(slots=True)
 class Document:
-    """A parsed YAML document: its data, and where each path of it stands in the file."""
+    """A parsed YAML document: its data, and where each path of it stands in the file.
+
+    Positions are kept as the parser's marks and made into a `Span` when asked for: a flow
+    asks for fewer than half of them, and a mark costs nothing to keep."""
 
     source: SourceFile
     data: Any
-    values: dict[Path, Span] = field(default_factory=dict)
-    keys: dict[Path, Span] = field(default_factory=dict)
+    values: dict[Path, yaml.Mark] = field(default_factory=dict)
+    keys: dict[Path, yaml.Mark] = field(default_factory=dict)
 
     def span(self, path: Path) -> Span:
         """The span of the value at `path`, or of its nearest ancestor that has one."""
         while path not in self.values and path:
             path = path[:-1]
-        return self.values.get(path, Span(self.source, 1, 1))
+        mark = self.values.get(path)
+        return Span(self.source, 1, 1) if mark is None else Span(self.source, mark.line + 1, mark.column + 1)
 
     def key_span(self, path: Path) -> Span:
         """The span of the key that names `path`, falling back to its value."""
-        return self.keys.get(path) or self.span(path)
+        mark = self.keys.get(path)
+        return self.span(path) if mark is None else Span(self.source, mark.line + 1, mark.column + 1)
 
 
 class _Converter:
@@ -131,7 +136,7 @@ class _Converter:
             if id(node) in self.visited:
                 self.seen_twice.add(id(node))  # an alias: the same node met again
             self.visited.add(id(node))
-        self.doc.values[path] = self.span(node)
+        self.doc.values[path] = node.start_mark
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -159,7 +164,7 @@ class _Converter:
             # spell `status` and `request` thousands of times, and hold one string for each.
             key = sys.intern(str(key_node.value))
             if key in out:
-                first = self.doc.keys[(*path, key)]
+                first = self.doc.key_span((*path, key))
                 self.problems.append(
                     Problem(
                         self.span(key_node),
@@ -168,7 +173,7 @@ class _Converter:
                     )
                 )
                 continue
-            self.doc.keys[(*path, key)] = self.span(key_node)
+            self.doc.keys[(*path, key)] = key_node.start_mark
             out[key] = self.convert(value_node, (*path, key))
         return out
 
