@@ -1,5 +1,6 @@
-"""Serving the sandbox: in the foreground (`apiflow sandbox`) or in a background thread for the
-length of a run (`apiflow run --sandbox`), on a loopback port that is free."""
+"""Serving the sandbox: in the foreground (`apiflow sandbox`, which `apiflow run --sandbox`
+starts as a child process), or in a background thread of this process (tests, and programs that
+embed the sandbox), on a loopback port that is free."""
 
 from __future__ import annotations
 
