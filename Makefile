@@ -45,6 +45,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/flow_overhead.py
 	$(BIN)/python bench/concurrent_checkouts.py
 	$(BIN)/python bench/load_overhead.py
+	$(BIN)/python bench/transports.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .coverage
