@@ -86,7 +86,7 @@ class ReceivedResponse:
         return found
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # its own __repr__ below
 class StepResult:
     """What one step did: its outcome, the exchange, every check, and what it captured."""
 
@@ -127,7 +127,7 @@ def not_run(steps: Sequence[Step]) -> tuple[StepResult, ...]:
     return tuple(StepResult(s, Outcome.NOT_RUN) for s in steps)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # its own __repr__ below
 class FlowResult:
     """One run of a flow: its steps' results in order, then its `finally` steps'."""
 

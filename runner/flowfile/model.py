@@ -227,7 +227,7 @@ class Use:
     span: Span
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # its own __repr__ below
 class Step:
     """One step: a request (or a `use` of another flow), its checks and its captures."""
 
@@ -309,7 +309,7 @@ class Input:
     span: Span
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # its own __repr__ below
 class Flow:
     """One flow: its vars, inputs, steps and `finally` steps, and the file it came from."""
 

@@ -26,7 +26,7 @@ class SourceFile:
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)  # its own __repr__ below
 class Span:
     """A 1-based line and column in a source file."""
 
