@@ -129,7 +129,7 @@ def _work(
 
 
 _INDEX_BYTES = 8  # a message is the run's index, then its pickled result and secrets
-_CRASHED = b"crashed:"  # ...or this, then why the worker stopped (longer than an index: no clash)
+_CRASHED = b"crashed:"  # ...or this, then why the worker stopped (an index starts with a 0 byte)
 
 # A step in a path from a flow to one of its objects: an attribute, a list index, or a dict key.
 PathPart = str | int | tuple[Any]
