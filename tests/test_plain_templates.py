@@ -111,3 +111,15 @@ def test_a_name_the_scope_lacks_is_said_as_jinja_says_it():
     else:
         raise AssertionError("an undefined name rendered")
     assert compile_template("{{ range }}", SPAN).render({}) is environment().globals["range"]  # through Jinja
+
+
+def test_a_plain_template_keeps_the_output_limit():
+    from runner.limits import MAX_TEXT
+
+    source = "{{ a }}/{{ a }}"
+    scope = {"a": "x" * (MAX_TEXT // 2 + 1)}
+    ours = compile_template(source, SPAN)
+    assert isinstance(ours._render, PlainTemplate)
+    expected = outcome(Template(source, SPAN, *_jinja_compiled(source)), scope)
+    assert expected[0] == "error" and "limit" in str(expected[1])
+    assert outcome(ours, scope) == expected
