@@ -1,4 +1,5 @@
-"""Templates of text and `{{ name }}` only are rendered without Jinja, with Jinja's results.
+"""Templates of text, `{{ name }}` and `{{ secret('NAME') }}` only are rendered without Jinja,
+with Jinja's results.
 
 Generated templates and scopes are checked against Jinja itself: the same value (and type), the
 same names and native-ness, and the same message when a render fails.
@@ -23,6 +24,44 @@ from runner.flowfile.templates import (
 
 SPAN = Span(SourceFile("flow.yaml", "x\n"), 1, 1)
 NAMES = st.sampled_from(["a", "base", "cart_id", "x1", "B", "true", "none", "None", "loop", "self", "range", "in"])
+# Calls of the `secret` helper, spelt as flows spell them and as they should not be.
+CALLS = st.sampled_from(
+    [
+        *("secret('TOKEN')", 'secret("TOKEN")', "secret( 'UNSET' )", "secret('_A1')", "secret('a b')", "secret('')"),
+        *("secret(TOKEN)", "secret('TOKEN', 1)", "secret('T\\'N')", "secret ('TOKEN')", "secret('1A')", "secret"),
+    ]
+)
+
+
+class Secrets:
+    """A run's `secret` helper as the scope gives it: a bound method, failing for an unset name."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def secret(self, name: str) -> str:
+        if name not in self.values:
+            raise LookupError(f"secret('{name}'): the environment variable {name} is not set")
+        return self.values[name]
+
+
+class Refused:
+    """A helper the sandbox refuses to call."""
+
+    def secret(self, name: str) -> str:
+        return name
+
+    secret.unsafe_callable = True  # type: ignore[attr-defined]
+
+
+HELPERS = st.one_of(
+    st.just(Refused().secret),
+    st.builds(
+        lambda v: Secrets(v).secret, st.dictionaries(st.sampled_from(["TOKEN", "_A1", "a b"]), st.text(max_size=3))
+    ),
+    st.text(max_size=3),  # a var named `secret`, which Jinja cannot call
+    st.just(lambda name: f"<{name}>"),  # not the run's helper: still rendered as Jinja renders it
+)
 SPACES = st.sampled_from(["", " ", "  ", "\n", "\t", "- ", " -"])
 TEXTS = st.text(alphabet="ab/{}%#- \n\r.", max_size=6)
 VALUES = st.one_of(
@@ -42,7 +81,8 @@ def templates(draw: st.DrawFn) -> str:
     pieces = []
     for _ in range(draw(st.integers(1, 4))):
         pieces.append(draw(TEXTS))
-        pieces.append("{{" + draw(SPACES) + draw(NAMES) + draw(SPACES) + "}}")
+        inside = draw(st.one_of(NAMES, CALLS))
+        pieces.append("{{" + draw(SPACES) + inside + draw(SPACES) + "}}")
     pieces.append(draw(TEXTS))
     return "".join(pieces)
 
@@ -56,8 +96,10 @@ def outcome(template: Template, scope: dict[str, object]) -> tuple[str, object]:
 
 
 @settings(max_examples=800, derandomize=True)
-@given(source=templates(), scope=st.dictionaries(NAMES, VALUES, max_size=5))
-def test_a_plain_template_renders_what_jinja_renders(source, scope):
+@given(source=templates(), scope=st.dictionaries(NAMES, VALUES, max_size=5), helper=st.none() | HELPERS)
+def test_a_plain_template_renders_what_jinja_renders(source, scope, helper):
+    if helper is not None:
+        scope = {**scope, "secret": helper}
     try:
         ours = compile_template(source, SPAN)
     except TemplateCompileError:
@@ -81,6 +123,7 @@ def test_a_plain_template_renders_what_jinja_renders(source, scope):
 
 def test_plain_templates_are_the_common_ones():
     plain = ["{{ base }}/carts", "{{ base }}/checkouts/{{ cart_id }}/consignments", "{{ cart_id }}", " {{a}} "]
+    plain += ["{{ secret('BC_ACCESS_TOKEN') }}", 'Bearer {{ secret("API_TOKEN") }}']
     for source in plain:
         assert isinstance(compile_template(source, SPAN)._render, PlainTemplate), source
     for source in [
@@ -90,6 +133,8 @@ def test_plain_templates_are_the_common_ones():
         "a\r\n{{ a }}",
         "{{ true }}",
         "{% if a %}{% endif %}",
+        "{{ secret('A' ~ b) }}",
+        "{{ secret(name) }}",
     ]:
         assert not isinstance(compile_template(source, SPAN)._render, PlainTemplate), source
     try:  # `{{{ a }}` is `{{ {a} }}` to Jinja: still its syntax error

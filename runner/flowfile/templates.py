@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from types import MethodType
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, meta, nodes
@@ -184,8 +185,12 @@ class Template:
             raise TemplateRenderError(self, f"{type(err).__name__}: {err}" if builtin else str(err)) from None
 
 
-# `{{ name }}` between plain text: most templates in flows (`{{ base }}/carts/{{ cart_id }}`).
-_PLAIN_NAME = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}")
+# `{{ name }}` between plain text: most templates in flows (`{{ base }}/carts/{{ cart_id }}`);
+# and `{{ secret('NAME') }}`, which nearly every flow sends in a header on every request.
+_PLAIN_PART = re.compile(
+    r"\{\{\s*(?:(?P<name>[A-Za-z][A-Za-z0-9_]*)"
+    r"|secret\(\s*(?P<quote>['\"])(?P<variable>[A-Za-z_][A-Za-z0-9_]*)(?P=quote)\s*\))\s*\}\}"
+)
 # Names Jinja reads as constants, operators or its own objects: those go through Jinja.
 _JINJA_WORDS = frozenset(
     {"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if", "else", "elif"}
@@ -195,40 +200,76 @@ _JINJA_WORDS = frozenset(
 )
 
 
+class SecretCall:
+    """`secret('NAME')` in a plain template: a call of the scope's `secret` helper."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: str) -> None:
+        self.variable = variable
+
+    def value(self, scope: Mapping[str, Any]) -> Any:
+        helper = scope["secret"]
+        # The run's helper is a bound method that the sandbox lets templates call. Anything
+        # else under that name (a var a flow called `secret`, a callable the sandbox refuses)
+        # goes through Jinja, which says what it makes of it.
+        if type(helper) is not MethodType or not environment().is_safe_callable(helper):
+            raise KeyError("secret")
+        return helper(self.variable)
+
+
 class PlainTemplate:
-    """A template of text and `{{ name }}` only, rendered by looking the names up: what Jinja
-    renders for it (`str` of each value, or the value itself for a lone `{{ name }}`), without
-    a Jinja context per render, and without Jinja's parser and compiler at load. A name the
-    scope lacks raises KeyError, and the caller renders with Jinja for its exact message."""
+    """A template of text, `{{ name }}` and `{{ secret('NAME') }}` only, rendered by looking the
+    names up: what Jinja renders for it (`str` of each value, or the value itself for a lone
+    one), without a Jinja context per render, and without Jinja's parser and compiler at load.
+    A name the scope lacks raises KeyError, and the caller renders with Jinja for its exact
+    message."""
 
     __slots__ = ("parts",)
 
-    def __init__(self, parts: tuple[str, ...]) -> None:
-        self.parts = parts  # text, name, text, name, ..., text
+    def __init__(self, parts: tuple[str | SecretCall, ...]) -> None:
+        self.parts = parts  # text, name or call, text, name or call, ..., text
 
     def render(self, scope: Mapping[str, Any], native: bool) -> Any:
         parts = self.parts
         if native:
-            value = scope[parts[1]]
+            part = parts[1]
+            value = scope[part] if isinstance(part, str) else part.value(scope)
             if isinstance(value, Undefined):
                 str(value)  # StrictUndefined raises with Jinja's own message
             return value
-        return guard.output(part if i % 2 == 0 else str(scope[part]) for i, part in enumerate(parts))
+        return guard.output(
+            str(part if i % 2 == 0 else scope[part] if isinstance(part, str) else part.value(scope))
+            for i, part in enumerate(parts)
+        )
 
 
-def plain_parts(source: str) -> tuple[str, ...] | None:
-    """Text and names, alternating, for a template of text and `{{ name }}` only; else None."""
-    parts = tuple(_PLAIN_NAME.split(source))
-    texts, names = parts[0::2], parts[1::2]
-    if not names or _JINJA_WORDS.intersection(names):
+def plain_parts(source: str) -> tuple[str | SecretCall, ...] | None:
+    """Text and names (or secret calls), alternating, for a plain template; else None."""
+    parts: list[str | SecretCall] = []
+    at = 0
+    for match in _PLAIN_PART.finditer(source):
+        parts.append(source[at : match.start()])
+        name = match["name"]
+        if name in _JINJA_WORDS:
+            return None
+        parts.append(name if name is not None else SecretCall(match["variable"]))
+        at = match.end()
+    if not parts:
         return None
+    parts.append(source[at:])
+    texts = parts[0::2]
     # Jinja turns \r\n into \n in text; `{{`, `{%` and `{#` open something else, and so
     # does a `{` just before a `{{ name }}` (`{{{ a }}` is `{{ {a} }}` to Jinja).
-    if any("\r" in t or "{{" in t or "{%" in t or "{#" in t for t in texts):
+    if any("\r" in t or "{{" in t or "{%" in t or "{#" in t for t in texts if isinstance(t, str)):
         return None
-    if any(t.endswith("{") for t in texts[:-1]):
+    if any(isinstance(t, str) and t.endswith("{") for t in texts[:-1]):
         return None
-    return parts
+    return tuple(parts)
+
+
+def _plain_names(parts: tuple[str | SecretCall, ...]) -> frozenset[str]:
+    return frozenset(p if isinstance(p, str) else "secret" for p in parts[1::2])
 
 
 def compile_template(source: str, span: Span) -> Template:
@@ -261,7 +302,7 @@ def _compiled(source: str) -> tuple[frozenset[str], Any, bool, frozenset[str], f
     if parts is not None:
         single = _SINGLE_EXPRESSION.match(source)
         native = bool(single) and len(parts) == 3
-        return frozenset(parts[1::2]), PlainTemplate(parts), native, frozenset(), frozenset()
+        return _plain_names(parts), PlainTemplate(parts), native, frozenset(), frozenset()
     return _jinja_compiled(source)
 
 
