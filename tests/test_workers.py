@@ -160,12 +160,39 @@ def test_a_result_comes_back_holding_the_parents_own_model_objects():
     other = AssertionResult("status", "==", 200, 200, True, made_here)
     child = StepResult(inner, Outcome.PASSED, assertions=(check, other))
     sent = FlowResult(flow, (StepResult(using, Outcome.PASSED, children=(child,)),), 1.0, 7)
+    for found in (paths, workers._FlowPaths(flow)):  # every path, or the steps' first
+        buffer = io.BytesIO()
+        workers._Pickler(buffer, found).dump(sent)
+        back = workers._Unpickler(io.BytesIO(buffer.getvalue()), flow).load()
+        assert back is not sent and back.flow is flow
+        assert back.steps[0].step is using
+        came = back.steps[0].children[0]
+        assert came.step is inner and came.assertions[0].span is inner.span
+        assert came.assertions[1].span is not made_here and came.assertions[1].span == made_here
+        assert len(buffer.getvalue()) < 2_000  # the flow itself did not travel
+
+
+def test_a_passed_result_is_sent_without_a_walk_of_its_flow():
+    """A passed run's result holds its flow and steps, down to a used flow's: their paths are
+    read off the lists of steps. Only an object deeper in the flow makes the worker walk it."""
+    import io
+
+    from runner.engine.results import FlowResult, Outcome, StepResult
+    from runner.flowfile.loader import load_flows
+
+    flow = next(f for f in load_flows([str(FLOWS)]) if any(s.use for s in f.steps))
+    using = next(s for s in flow.steps if s.use is not None)
+    assert using.use is not None
+    inner = using.use.flow.steps[-1]
+    children = (StepResult(inner, Outcome.PASSED),)
+    steps = tuple(StepResult(s, Outcome.PASSED, children=children if s is using else ()) for s in flow.steps)
+    sent = FlowResult(flow, steps, 1.0, 7)
+    paths = workers._FlowPaths(flow)
     buffer = io.BytesIO()
     workers._Pickler(buffer, paths).dump(sent)
+    assert paths._all is None  # no walk
     back = workers._Unpickler(io.BytesIO(buffer.getvalue()), flow).load()
-    assert back is not sent and back.flow is flow
-    assert back.steps[0].step is using
-    came = back.steps[0].children[0]
-    assert came.step is inner and came.assertions[0].span is inner.span
-    assert came.assertions[1].span is not made_here and came.assertions[1].span == made_here
-    assert len(buffer.getvalue()) < 2_000  # the flow itself did not travel
+    assert all(a is b for a, b in zip((r.step for r in back.steps), flow.steps, strict=True))
+    assert next(r for r in back.steps if r.step is using).children[0].step is inner
+    assert paths.get(id(inner.span)) == workers._model_paths(flow)[id(inner.span)]  # deeper: walked
+    assert paths._all is not None

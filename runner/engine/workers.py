@@ -7,10 +7,11 @@ k, k + n, k + 2n... with asyncio, exactly as one process runs all of them, and s
 back as it ends. A result refers to its flow's steps, templates and spans by identity: those
 travel as their path from the run's flow ("steps", 3, "request"...; pickle's persistent ids) and
 come back as the parent's own objects; only what the run produced is pickled. The worker finds
-the paths (a walk of its flow's objects, in parallel with the other workers), so the parent
-does no walk of its own before it forks. The parent shows results as they arrive, gives them
-back in run order, and takes in every secret a worker learned before it shows the result that
-carried it.
+the paths, so the parent does no walk of its own before it forks: a passed run's result holds
+only its flow and steps, whose paths are read off the flow's lists of steps; anything deeper
+(the span of a failed check) is found by one walk of the flow's objects, on the first ask.
+The parent shows results as they arrive, gives them back in run order, and takes in every
+secret a worker learned before it shows the result that carried it.
 
 Linux only (`fork`); elsewhere, and for few runs, one process runs everything as before.
 """
@@ -30,7 +31,7 @@ from collections import deque
 from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from runner.engine.redact import Redactor
 from runner.engine.results import FlowResult, not_run
@@ -136,16 +137,45 @@ PathPart = str | int | tuple[Any]
 
 
 class _Paths:
-    """In a worker: where each object of a flow sits, as a path from the flow."""
+    """In a worker: where the objects of the flow of the last result sent sit."""
 
     def __init__(self) -> None:
-        self._flow: Flow | None = None
-        self._paths: dict[int, tuple[PathPart, ...]] = {}
+        self._last: _FlowPaths | None = None
 
-    def of(self, flow: Flow) -> dict[int, tuple[PathPart, ...]]:
-        if flow is not self._flow:  # runs of one flow (a matrix) follow each other: keep the last
-            self._flow, self._paths = flow, _model_paths(flow)
-        return self._paths
+    def of(self, flow: Flow) -> _FlowPaths:
+        if self._last is None or self._last.flow is not flow:  # a matrix's runs follow each other
+            self._last = _FlowPaths(flow)
+        return self._last
+
+
+class _FlowPaths:
+    """Where the objects of one flow sit, as paths from it: its steps, and those of the flows
+    they use, at once; anything else on the first ask, by a walk of all its objects (as long
+    as loading the flow took), which a passed run's result never needs."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self._steps = _step_paths(flow, ())
+        self._all: dict[int, tuple[PathPart, ...]] | None = None
+
+    def get(self, key: int) -> tuple[PathPart, ...] | None:
+        path = self._steps.get(key)
+        if path is None:
+            if self._all is None:
+                self._all = _model_paths(self.flow)
+            path = self._all.get(key)
+        return path
+
+
+def _step_paths(flow: Flow, path: tuple[PathPart, ...]) -> dict[int, tuple[PathPart, ...]]:
+    """`flow` and every step in it and in the flows its steps use, by `id`, with their paths."""
+    found = {id(flow): path}
+    for name in ("steps", "finally_steps"):
+        for i, step in enumerate(getattr(flow, name)):
+            found[id(step)] = (*path, name, i)
+            if step.use is not None:
+                found.update(_step_paths(step.use.flow, (*path, name, i, "use", "flow")))
+    return found
 
 
 def _model_paths(flow: Flow) -> dict[int, tuple[PathPart, ...]]:
@@ -184,8 +214,12 @@ def _slots(cls: type) -> tuple[str, ...]:
     return (slots,) if isinstance(slots, str) else tuple(slots)
 
 
+class _PathsOfObjects(Protocol):
+    def get(self, key: int, /) -> tuple[PathPart, ...] | None: ...
+
+
 class _Pickler(pickle.Pickler):
-    def __init__(self, file: io.BytesIO, paths: dict[int, tuple[PathPart, ...]]) -> None:
+    def __init__(self, file: io.BytesIO, paths: _PathsOfObjects) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._paths = paths
 
