@@ -246,26 +246,26 @@ class PlainTemplate:
 
 def plain_parts(source: str) -> tuple[str | SecretCall, ...] | None:
     """Text and names (or secret calls), alternating, for a plain template; else None."""
-    parts: list[str | SecretCall] = []
+    texts: list[str] = []
+    holes: list[str | SecretCall] = []
     at = 0
     for match in _PLAIN_PART.finditer(source):
-        parts.append(source[at : match.start()])
         name = match["name"]
         if name in _JINJA_WORDS:
             return None
-        parts.append(name if name is not None else SecretCall(match["variable"]))
+        texts.append(source[at : match.start()])
+        holes.append(name if name is not None else SecretCall(match["variable"]))
         at = match.end()
-    if not parts:
+    if not holes:
         return None
-    parts.append(source[at:])
-    texts = parts[0::2]
+    texts.append(source[at:])
     # Jinja turns \r\n into \n in text; `{{`, `{%` and `{#` open something else, and so
     # does a `{` just before a `{{ name }}` (`{{{ a }}` is `{{ {a} }}` to Jinja).
-    if any("\r" in t or "{{" in t or "{%" in t or "{#" in t for t in texts if isinstance(t, str)):
+    if any("\r" in t or "{{" in t or "{%" in t or "{#" in t for t in texts):
         return None
-    if any(isinstance(t, str) and t.endswith("{") for t in texts[:-1]):
+    if any(t.endswith("{") for t in texts[:-1]):
         return None
-    return tuple(parts)
+    return (*(part for pair in zip(texts, holes, strict=False) for part in pair), texts[-1])
 
 
 def _plain_names(parts: tuple[str | SecretCall, ...]) -> frozenset[str]:
