@@ -1,7 +1,8 @@
 """apiflow against a hand-written httpx client: per-flow time, cold starts, memory, requests/s.
 
 Starts bench/fixed_json_server.py (raw asyncio, fixed JSON, keep-alive) and measures, each as a
-whole process, as a user would run it:
+whole process, as a user would run it, and each the best of its runs; the commands of a measure
+run in turn, round after round, so that a slow spell of a shared machine falls on all alike:
 
 - per flow: (T(N flows) - T(1 flow)) / (N - 1) for `apiflow run -q` on a folder of N copies of
   bench/flow.yaml (8 steps, 5 captures), and for bench/by_hand.py doing the same requests and
@@ -76,14 +77,26 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
-def best(command: list[str], env: dict[str, str], repeat: int) -> float:
-    return min(timed(command, env)[0] for _ in range(repeat))
+def in_turn(
+    commands: dict[str, list[str]], env: dict[str, str], rounds: int, server_pid: int
+) -> dict[str, list[tuple[float, float, float]]]:
+    """Each command once per round, in turn, so that a slow spell of a shared machine falls on
+    all of them alike rather than on one: (wall s, CPU s, the server's CPU s) of every run."""
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, command in commands.items():
+            before = cpu_of(server_pid)
+            elapsed, _, cpu = timed(command, env)
+            runs[name].append((elapsed, cpu, cpu_of(server_pid) - before))
+    return runs
 
 
-def best_both(command: list[str], env: dict[str, str], repeat: int) -> tuple[float, float]:
-    """The best wall time and the best CPU time of `repeat` runs."""
-    runs = [timed(command, env) for _ in range(repeat)]
-    return min(r[0] for r in runs), min(r[2] for r in runs)
+def best(runs: list[tuple[float, float, float]]) -> float:
+    return min(run[0] for run in runs)
+
+
+def best_cpu(runs: list[tuple[float, float, float]]) -> float:
+    return min(run[1] for run in runs)
 
 
 def main() -> None:
@@ -98,43 +111,47 @@ def main() -> None:
         one, many = copies(work, 1), copies(work, args.flows)
         script = [sys.executable, str(HERE / "by_hand.py"), base]
         run = [*APIFLOW, "run", "-q"]
-        (ours_1, cpu_ours_1), (ours_n, cpu_ours_n) = (best_both([*run, str(f)], env, args.repeat) for f in (one, many))
-        (hand_1, cpu_hand_1), (hand_n, cpu_hand_n) = (
-            best_both([*script, n], env, args.repeat) for n in ("1", str(args.flows))
+        small = in_turn(
+            {
+                "ours 1": [*run, str(one)],
+                "ours n": [*run, str(many)],
+                "hand 1": [*script, "1"],
+                "hand n": [*script, str(args.flows)],
+                "version": [*APIFLOW, "--version"],
+                "validate": [*APIFLOW, "validate", str(one)],
+                "bare": [sys.executable, "-c", "pass"],
+            },
+            env,
+            args.repeat,
+            server.pid,
         )
+        ours_1, ours_n, hand_1, hand_n = (best(small[name]) for name in ("ours 1", "ours n", "hand 1", "hand n"))
         per_ours, per_hand = (ours_n - ours_1) / (args.flows - 1), (hand_n - hand_1) / (args.flows - 1)
         # CPU time of the client process: what the overhead is made of, and steadier than wall
         # time on a shared machine (the server's time and the machine's other tenants are not in it).
-        cpu_ours, cpu_hand = (cpu_ours_n - cpu_ours_1) / (args.flows - 1), (cpu_hand_n - cpu_hand_1) / (args.flows - 1)
-        version = best([*APIFLOW, "--version"], env, args.repeat)
-        validate = best([*APIFLOW, "validate", str(one)], env, args.repeat)
-        bare = best([sys.executable, "-c", "pass"], env, args.repeat)
+        cpu_ours = (best_cpu(small["ours n"]) - best_cpu(small["ours 1"])) / (args.flows - 1)
+        cpu_hand = (best_cpu(small["hand n"]) - best_cpu(small["hand 1"])) / (args.flows - 1)
+        version, validate, bare = (best(small[name]) for name in ("version", "validate", "bare"))
         f200, f1000 = copies(work, 200), copies(work, 1000)
         rss_200 = timed([*run, str(f200)], env)[1]
         rss_1000 = timed([*run, str(f1000)], env)[1]
-        # Each of the three, three times in turn, so that a slow spell of a shared machine does
-        # not fall on one alone; the best of each, with the CPU of its run and of the server.
         thousand = {"jobs 1": [*run, str(f1000)], "jobs 32": [*run, "--jobs", "32", str(f1000)]}
         thousand["script"] = [*script, "1000"]
-        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in thousand}
-        for _ in range(min(3, args.repeat)):
-            for name, command in thousand.items():
-                before = cpu_of(server.pid)
-                elapsed, _, cpu = timed(command, env)
-                runs[name].append((elapsed, cpu, cpu_of(server.pid) - before))
-        best_1000 = {name: min(found) for name, found in runs.items()}
+        best_1000 = {
+            name: min(found) for name, found in in_turn(thousand, env, min(3, args.repeat), server.pid).items()
+        }
     finally:
         server.terminate()
         server.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"per flow ({args.flows} flows, 8 steps, 5 captures; best of {args.repeat})")
+    print(f"per flow ({args.flows} flows, 8 steps, 5 captures; best of {args.repeat}, every command in turn)")
     print(f"  apiflow run          {per_ours * 1000:7.2f} ms")
     print(f"  hand-written httpx   {per_hand * 1000:7.2f} ms   (one AsyncClient, connection reused)")
     print(f"  ratio                {per_ours / per_hand:7.2f}x   (target <= 1.30x)")
     print(
         f"  CPU per flow         {cpu_ours * 1000:7.2f} ms against {cpu_hand * 1000:.2f} ms: {cpu_ours / cpu_hand:.2f}x (user + system)"
     )
-    print("cold start, whole process (best)")
+    print("cold start, whole process (best, measured in turn with the above)")
     print(f"  apiflow --version    {version:7.3f} s   (target <= 0.060 s)")
     print(f"  apiflow validate     {validate:7.3f} s   (target <= 0.150 s)")
     print(f"  apiflow run, 1 flow  {ours_1:7.3f} s   (target <= 0.180 s; {ours_1 / hand_1:.2f}x the script's)")
