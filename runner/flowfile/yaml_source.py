@@ -44,7 +44,7 @@ class _Loader(yaml.SafeLoader):
         try:
             if self.depth > MAX_YAML_DEPTH:
                 mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise _TooDeepError(Span(self.source, mark.line + 1, mark.column + 1))
+                raise _TooDeepError(_mark_span(self.source, mark))
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -86,6 +86,11 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "backspace", 0x0C: "form feed", 0x1B: "ESC", 0x7F: "DEL"}
 
 
+def _mark_span(source: SourceFile, mark: yaml.Mark) -> Span:
+    """Where a PyYAML mark points, as a span (PyYAML counts lines and columns from 0)."""
+    return Span(source, mark.line + 1, mark.column + 1)
+
+
 @dataclass(slots=True)
 class Document:
     """A parsed YAML document: its data, and where each path of it stands in the file.
@@ -103,12 +108,12 @@ class Document:
         while path not in self.values and path:
             path = path[:-1]
         mark = self.values.get(path)
-        return Span(self.source, 1, 1) if mark is None else Span(self.source, mark.line + 1, mark.column + 1)
+        return Span(self.source, 1, 1) if mark is None else _mark_span(self.source, mark)
 
     def key_span(self, path: Path) -> Span:
         """The span of the key that names `path`, falling back to its value."""
         mark = self.keys.get(path)
-        return self.span(path) if mark is None else Span(self.source, mark.line + 1, mark.column + 1)
+        return self.span(path) if mark is None else _mark_span(self.source, mark)
 
 
 class _Converter:
@@ -122,8 +127,7 @@ class _Converter:
         self.seen_twice: set[int] = set()
 
     def span(self, node: yaml.Node) -> Span:
-        mark = node.start_mark
-        return Span(self.doc.source, mark.line + 1, mark.column + 1)
+        return _mark_span(self.doc.source, node.start_mark)
 
     def convert(self, node: yaml.Node, path: Path) -> Any:
         self.count += 1
@@ -280,7 +284,7 @@ def _yaml_problem(source: SourceFile, err: yaml.MarkedYAMLError) -> Problem:
     """PyYAML's error, with a hint for the mistakes people make most: a tab, an unquoted
     template, an unquoted `: ` inside a value."""
     mark = err.problem_mark or err.context_mark
-    span = Span(source, mark.line + 1, mark.column + 1) if mark else None
+    span = _mark_span(source, mark) if mark else None
     what = " ".join(filter(None, [err.context, err.problem]))
     hint = "check the indentation and quoting around this line"
     line = source.line(span.line) if span else ""
