@@ -147,7 +147,7 @@ def validate(paths: Sequence[str], variables: Sequence[str], exclude: Sequence[s
 
     try:
         names = dict(_parse_var(v) for v in variables)
-        flows = load_flows(paths, extra_names=names, runnable=False, exclude=exclude)
+        flows = load_flows(paths, extra_names=names, runnable=False, exclude=exclude, parse_ahead=True)
         if any(f.openapi for f in flows):  # the descriptions they name must load too
             from runner.contracts.contracts import load_contracts
 

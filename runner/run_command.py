@@ -66,7 +66,9 @@ class RunCommand:
         env = dict(os.environ) | from_file
         try:
             flows = select_flows(
-                load_flows(self.paths, extra_names=self.overrides, exclude=self.exclude), self.tags, self.paths
+                load_flows(self.paths, extra_names=self.overrides, exclude=self.exclude, parse_ahead=True),
+                self.tags,
+                self.paths,
             )
             contracts = _contracts(flows, self.openapi)
         except LoadError as err:

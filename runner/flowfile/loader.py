@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner.errors import LoadError
 from runner.flowfile import files as fs
@@ -25,6 +26,9 @@ from runner.flowfile.source import Problem, SourceFile, Span, did_you_mean
 from runner.flowfile.templates import Template, environment, templates_in
 from runner.flowfile.yaml_source import Document, parse_yaml_documents
 from runner.limits import MAX_USE_DEPTH
+
+if TYPE_CHECKING:  # imported when parsing ahead is asked for: it brings in multiprocessing
+    from runner.flowfile.parse_ahead import Parsed, ParsedAhead
 
 # Names every template may read; `response` is added inside expect, capture and retry.
 BUILTIN_NAMES = frozenset({"vars", "env", "secret", "steps", "uuid", "now", "random_int", "fake"})
@@ -39,12 +43,13 @@ class FlowLoader:
         self.problems: dict[Path, list[Problem]] = {}
         self.loading: list[Path] = []  # the chain of `use` being loaded, to find cycles
 
-    def load_all(self, path: Path) -> list[Flow]:
-        """The flows of the file at `path` (one per YAML document), or [] when it has problems."""
+    def load_all(self, path: Path, parsed: Parsed | None = None) -> list[Flow]:
+        """The flows of the file at `path` (one per YAML document), or [] when it has problems.
+        `parsed`: its documents, already parsed and shape-checked without a problem."""
         key = path.resolve()
         if key not in self.loaded:
             self.loading.append(key)
-            flows, problems = self._load(path)
+            flows, problems = self._load(path, parsed)
             self.loading.pop()
             self.loaded[key] = None if problems else flows
             self.problems[key] = problems
@@ -53,28 +58,34 @@ class FlowLoader:
     def all_problems(self) -> list[Problem]:
         return [p for problems in self.problems.values() for p in problems]
 
-    def _load(self, path: Path) -> tuple[list[Flow], list[Problem]]:
-        try:
-            text = fs.read_text(path)
-        except fs.UnreadableFileError as err:
-            return [], [Problem(None, f"{shown(str(path))}: cannot read the flow file: {err}")]
-        documents = parse_yaml_documents(SourceFile(str(path), text))
+    def _load(self, path: Path, parsed: Parsed | None) -> tuple[list[Flow], list[Problem]]:
+        if parsed is not None:
+            documents: list[tuple[Document, list[Problem]]] = [(doc, []) for doc in parsed]
+        else:
+            try:
+                text = fs.read_text(path)
+            except fs.UnreadableFileError as err:
+                return [], [Problem(None, f"{shown(str(path))}: cannot read the flow file: {err}")]
+            documents = parse_yaml_documents(SourceFile(str(path), text))
         flows: list[Flow] = []
         problems: list[Problem] = []
         for index, (doc, found) in enumerate(documents):
             number = index + 1 if len(documents) > 1 else None  # names an unnamed flow: `file #2`
-            flow = self._flow(path, doc, found, number)
+            flow = self._flow(path, doc, found, number, shape_checked=parsed is not None)
             problems += found
             if flow is not None:
                 flows.append(flow)
         problems.sort(key=lambda p: (p.span.line, p.span.column) if p.span else (0, 0))
         return flows, problems
 
-    def _flow(self, path: Path, doc: Document, problems: list[Problem], number: int | None) -> Flow | None:
+    def _flow(
+        self, path: Path, doc: Document, problems: list[Problem], number: int | None, *, shape_checked: bool
+    ) -> Flow | None:
         """The flow of one YAML document; what is wrong with it is added to `problems`."""
         if problems:
             return None
-        problems += check_flow_document(doc)
+        if not shape_checked:
+            problems += check_flow_document(doc)
         if not isinstance(doc.data, dict):
             return None
         builder = FlowBuilder(doc, resolve_use=lambda name, span: self._use(path, name, span, problems), number=number)
@@ -138,17 +149,27 @@ def load_flow(path: str | Path, *, extra_names: Iterable[str] = ()) -> Flow:
 
 
 def load_flows(
-    paths: Sequence[str], *, extra_names: Iterable[str] = (), runnable: bool = True, exclude: Sequence[str] = ()
+    paths: Sequence[str],
+    *,
+    extra_names: Iterable[str] = (),
+    runnable: bool = True,
+    exclude: Sequence[str] = (),
+    parse_ahead: bool = False,
 ) -> list[Flow]:
     """Load every flow under `paths`, sub-flows included; raises `LoadError` listing every problem.
 
     With `runnable`, returns the flows to run: a sub-flow (one with a required input) runs only
     through `use`, so naming one on the command line is a problem; otherwise returns them all.
+    With `parse_ahead`, many files are parsed by helper processes on the other cores, for the
+    same flows and the same problems (parse_ahead.py); the command line asks for it.
     """
     files, problems = find_flow_files(paths, exclude)
     loader = FlowLoader(extra_names)
-    with _no_cycle_collection():
-        flows = [flow for file in files for flow in loader.load_all(file)]
+    with _no_cycle_collection(), _ahead(files, parse_ahead) as ahead:
+        if ahead is None:
+            flows = [flow for file in files for flow in loader.load_all(file)]
+        else:
+            flows = [flow for file in files for flow in loader.load_all(file, ahead.take(file))]
     problems.extend(loader.all_problems())
     if runnable and not problems:
         problems += _sub_flows_named(flows, paths)
@@ -255,6 +276,17 @@ def _undefined(values: Iterable[object], known: set[str], where: str, step: str)
             message = f"`{name}` is not defined" + (f" in {where}" if where else "")
             problems.append(Problem(template.span, message, hint, step=step))
     return problems
+
+
+@contextmanager
+def _ahead(files: list[Path], wanted: bool) -> Iterator[ParsedAhead | None]:
+    if not wanted:
+        yield None
+        return
+    from runner.flowfile.parse_ahead import parse_ahead
+
+    with parse_ahead(files) as ahead:
+        yield ahead
 
 
 @contextmanager

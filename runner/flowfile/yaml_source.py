@@ -86,9 +86,16 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "backspace", 0x0C: "form feed", 0x1B: "ESC", 0x7F: "DEL"}
 
 
-def _mark_span(source: SourceFile, mark: yaml.Mark) -> Span:
-    """Where a PyYAML mark points, as a span (PyYAML counts lines and columns from 0)."""
-    return Span(source, mark.line + 1, mark.column + 1)
+# Where a value or key starts: PyYAML's mark, or its (line, column) when parsed in another
+# process (parse_ahead.py); both count from 0.
+Position = yaml.Mark | tuple[int, int]
+
+
+def _mark_span(source: SourceFile, mark: Position) -> Span:
+    """Where a PyYAML mark (or its line and column) points, as a span (1-based)."""
+    if type(mark) is tuple:
+        return Span(source, mark[0] + 1, mark[1] + 1)
+    return Span(source, mark.line + 1, mark.column + 1)  # type: ignore[union-attr]
 
 
 @dataclass(slots=True)
@@ -100,8 +107,8 @@ class Document:
 
     source: SourceFile
     data: Any
-    values: dict[Path, yaml.Mark] = field(default_factory=dict)
-    keys: dict[Path, yaml.Mark] = field(default_factory=dict)
+    values: dict[Path, Position] = field(default_factory=dict)
+    keys: dict[Path, Position] = field(default_factory=dict)
 
     def span(self, path: Path) -> Span:
         """The span of the value at `path`, or of its nearest ancestor that has one."""

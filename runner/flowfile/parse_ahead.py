@@ -1,0 +1,139 @@
+"""Flow files read, parsed and shape-checked ahead of the loader, in helper processes.
+
+Loading a thousand flows is about a millisecond each, in one process, before any run starts
+(every flow must load before a request is sent): on a machine with cores to spare, the others
+wait. Half of that millisecond is reading and parsing YAML and checking its shape against the
+flow schema, which need nothing but the file. So, for a long list of files, forked helpers do
+that part, each for every n-th file, and send each file's plain data, in order, to the loader,
+which only builds the flows and checks their names.
+
+A helper sends a file only when it parsed and checked without a problem: any problem, and the
+loader parses that file itself, so what it reports is exactly what loading in one process
+reports. The data travels as `marshal` (plain dicts, lists, strings and numbers; interned
+strings stay interned), the parser's marks as (line, column) pairs. A helper that fails or
+stops only means the loader parses the rest of its files itself.
+
+Linux only (`fork`), and only for a list of files long enough to pay for the processes.
+"""
+
+from __future__ import annotations
+
+import gc
+import marshal
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from runner.flowfile import files as fs
+from runner.flowfile.schema_check import check_flow_document
+from runner.flowfile.source import SourceFile
+from runner.flowfile.yaml_source import Document, parse_yaml_documents
+
+# Below this many files, forking a helper costs more than it saves.
+MIN_FILES = 32
+
+Parsed = list[Document]
+
+
+class ParsedAhead:
+    """What the helpers parsed, taken file by file in the order of the list they were given."""
+
+    def __init__(self, files: Sequence[Path], readers: list[Connection]) -> None:
+        self._files = files
+        self._readers: list[Connection | None] = list(readers)
+        self._next = 0
+
+    def take(self, path: Path) -> Parsed | None:
+        """The documents of `path`, the next file of the list, or None: parse it yourself.
+        Called for every file of the list, in order, whether it is still needed or not."""
+        index = self._next
+        if index >= len(self._files) or self._files[index] is not path or not self._readers:
+            return None
+        self._next += 1
+        which = index % len(self._readers)
+        reader = self._readers[which]
+        if reader is None:
+            return None
+        try:
+            data = reader.recv_bytes()
+        except (EOFError, OSError):  # the helper stopped: its files are parsed here
+            self._readers[which] = None
+            return None
+        return _documents(str(path), data) if data else None
+
+
+def _documents(name: str, data: bytes) -> Parsed | None:
+    try:
+        text, documents = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None
+    source = SourceFile(name, text)
+    return [Document(source, plain, values, keys) for plain, values, keys in documents]
+
+
+@contextmanager
+def parse_ahead(files: Sequence[Path]) -> Iterator[ParsedAhead | None]:
+    """Helpers parsing `files` ahead, as many as there are cores to spare (at least one, as the
+    loader's own work is the lesser half); None where that does not pay."""
+    cores = len(os.sched_getaffinity(0)) if sys.platform == "linux" else 1
+    if cores < 2 or len(files) < MIN_FILES:
+        yield None
+        return
+    context = multiprocessing.get_context("fork")
+    count = min(cores, len(files) // MIN_FILES)
+    readers: list[Connection] = []
+    helpers = []
+    try:
+        for k in range(count):
+            reader, writer = context.Pipe(duplex=False)
+            helper = context.Process(target=_parse_files, args=(files[k::count], writer), daemon=True)
+            helper.start()
+            writer.close()  # the helper holds the only writing end
+            readers.append(reader)
+            helpers.append(helper)
+        yield ParsedAhead(files, readers)
+    finally:
+        for reader in readers:
+            reader.close()  # a helper still sending gets a broken pipe and stops
+        for helper in helpers:
+            helper.join(timeout=1)
+            if helper.is_alive():
+                helper.terminate()
+                helper.join()
+
+
+def _parse_files(files: Sequence[Path], writer: Connection) -> None:
+    """A helper: send each file's documents, or b"" when the loader should parse it itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    gc.freeze()  # what the parent loaded so far is not this process's garbage to walk
+    gc.enable()
+    try:
+        for path in files:
+            writer.send_bytes(_parsed(path))
+    except (BrokenPipeError, OSError):  # the loader stopped early (a problem, an interrupt)
+        pass
+    finally:
+        writer.close()
+
+
+def _parsed(path: Path) -> bytes:
+    """The file's text and documents, marshalled; b"" for anything that is not plainly fine."""
+    try:
+        text = fs.read_text(path)
+        found = parse_yaml_documents(SourceFile(str(path), text))
+        if any(problems or check_flow_document(doc) for doc, problems in found):
+            return b""
+        documents = [(doc.data, _pairs(doc.values), _pairs(doc.keys)) for doc, _ in found]
+        return marshal.dumps((text, documents))
+    except Exception:  # whatever it is, the loader meets it again and says so
+        return b""
+
+
+def _pairs(marks: dict[Any, Any]) -> dict[Any, tuple[int, int]]:
+    return {path: (mark.line, mark.column) for path, mark in marks.items()}

@@ -1,0 +1,142 @@
+"""Files parsed ahead by helper processes load as the same flows, with the same problems.
+
+`load_flows(..., parse_ahead=True)` hands the reading, parsing and shape check of many files to
+forked helpers (runner/flowfile/parse_ahead.py). Whatever the files hold, hostile or fine,
+the outcome must be exactly that of loading in one process: the same flows, down to every
+span, or the same problems, word for word.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from runner.errors import LoadError
+from runner.flowfile import parse_ahead
+from runner.flowfile.loader import load_flows
+from tests.test_mutated_flows import SOURCE, mutated
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of flows/bigcommerce (so that `use:` resolves), to add mutants to."""
+    copy = tmp_path_factory.mktemp("ahead") / "bigcommerce"
+    shutil.copytree(SOURCE, copy)
+    return copy
+
+
+@pytest.fixture
+def taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Helpers for as few as two files; records, for each file taken, whether a helper parsed it."""
+    record: list[bool] = []
+    original = parse_ahead.ParsedAhead.take
+
+    def take(self: parse_ahead.ParsedAhead, path: Path) -> parse_ahead.Parsed | None:
+        parsed = original(self, path)
+        record.append(parsed is not None)
+        return parsed
+
+    monkeypatch.setattr(parse_ahead, "MIN_FILES", 2)
+    monkeypatch.setattr(parse_ahead.ParsedAhead, "take", take)
+    return record
+
+
+def outcome(paths: list[str], ahead: bool) -> Any:
+    """What loading gives, in a form two loadings can be compared by: every problem as shown,
+    or every flow as a tree of its fields (spans as file, line and column)."""
+    try:
+        flows = load_flows(paths, runnable=False, parse_ahead=ahead)
+    except LoadError as err:
+        return ("problems", str(err))
+    return ("flows", [tree(flow) for flow in flows])
+
+
+def tree(item: Any, depth: int = 0) -> Any:
+    assert depth < 60, "the model nests deeper than a flow can"
+    if isinstance(item, (str, int, float, bool, type(None), bytes)):
+        return item
+    if isinstance(item, (list, tuple)):
+        return [tree(one, depth + 1) for one in item]
+    if isinstance(item, dict):
+        return {repr(key): tree(value, depth + 1) for key, value in item.items()}
+    if type(item).__module__.startswith("runner."):
+        names = [f.name for f in dataclasses.fields(item)] if dataclasses.is_dataclass(item) else _slots(item)
+        return (type(item).__name__, {name: tree(getattr(item, name, None), depth + 1) for name in names})
+    return type(item).__name__  # a compiled template, a regex: made from the fields compared
+
+
+def _slots(item: Any) -> list[str]:
+    names = [n for c in type(item).__mro__ for n in getattr(c, "__slots__", ())]
+    return names + sorted(vars(item)) if hasattr(item, "__dict__") else names
+
+
+@contextmanager
+def mutants(folder: Path, cases: list[tuple[Path, str]]) -> Iterator[list[str]]:
+    """Each mutated text as a file of its own beside the flow it came from; every flow file of
+    the folder, in the order a folder is searched."""
+    written = []
+    for i, (name, text) in enumerate(cases):
+        path = folder / name.parent / f"mutant-{i}-{name.name}"
+        path.write_text(text, "utf-8", errors="surrogateescape")
+        written.append(path)
+    try:
+        yield [str(folder)]
+    finally:
+        for path in written:
+            path.unlink()
+
+
+def test_a_folder_of_flows_is_parsed_by_the_helpers_and_loads_as_in_one_process(folder, taken):
+    serial = outcome([str(folder)], ahead=False)
+    assert serial[0] == "flows" and len(serial[1]) >= 8
+    assert outcome([str(folder)], ahead=True) == serial
+    assert taken and all(taken)  # every file came from a helper: nothing was parsed twice
+
+
+@settings(
+    max_examples=60,
+    derandomize=True,  # the same examples on every machine
+    deadline=timedelta(seconds=5),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(mutated(), min_size=1, max_size=4))
+def test_mutated_files_parsed_ahead_give_the_same_flows_or_the_same_problems(folder, taken, cases):
+    with mutants(folder, cases) as paths:
+        serial = outcome(paths, ahead=False)
+        taken.clear()
+        ahead = outcome(paths, ahead=True)
+    event(f"{serial[0]}, {sum(taken)} of {len(taken)} files from helpers")
+    assert ahead == serial
+    assert any(taken)  # the untouched flows of the folder, at least, came from the helpers
+
+
+def test_a_helper_that_dies_leaves_its_files_to_the_loader(folder, taken, monkeypatch):
+    original = parse_ahead._parsed
+    seen: list[Path] = []
+
+    def dies_on_the_third(path: Path) -> bytes:  # runs in the helper
+        seen.append(path)
+        if len(seen) == 3:
+            os._exit(1)
+        return original(path)
+
+    monkeypatch.setattr(parse_ahead, "_parsed", dies_on_the_third)
+    serial = outcome([str(folder)], ahead=False)
+    assert outcome([str(folder)], ahead=True) == serial
+    assert any(taken) and not all(taken)  # the dead helper's last files were parsed here
+
+
+def test_few_files_are_parsed_in_this_process(folder):
+    files = sorted(folder.glob("*.yaml"))
+    with parse_ahead.parse_ahead(files) as ahead:
+        assert ahead is None  # fewer than MIN_FILES: forking would cost more than it saves
