@@ -196,3 +196,15 @@ def test_a_passed_result_is_sent_without_a_walk_of_its_flow():
     assert next(r for r in back.steps if r.step is using).children[0].step is inner
     assert paths.get(id(inner.span)) == workers._model_paths(flow)[id(inner.span)]  # deeper: walked
     assert paths._all is not None
+
+
+def test_a_worker_held_up_by_a_slow_run_leaves_the_other_runs_to_the_others(cli, write, rude, spread):
+    write("name: Slow\nsteps:\n  - {name: Wait, sleep: 1, request: {url: '{{ env.RUDE }}/ok'}}\n", "a-slow.yaml")
+    folder = write(matrix_flow(12), "b-rows.yaml").parent
+    result = cli("run", "--jobs", "2", folder, env={"RUDE": rude})
+    assert result.code == 0, result.output
+    assert spread == [2]  # two workers, one run at a time each
+    shown = [line for line in result.out.splitlines() if "Slow" in line or "Rows [" in line]
+    # Run 0 holds its worker for a second; the other worker claims every row meanwhile.
+    # (Dealt out in turn, runs 2, 4, 6... would have waited behind it.)
+    assert len(shown) == 13 and "Slow" in shown[-1], result.out

@@ -146,36 +146,55 @@ async def run_all(
     env: Mapping[str, str],
     redactor: Redactor,
     seed: int,
+) -> list[FlowResult]:
+    """Every run of `runs`, in order, up to `options.jobs` at once."""
+    following = iter(range(len(runs)))
+    results = await run_claimed(runs, options, env, redactor, seed, claim=lambda: next(following, None))
+    return [result for result in results if result is not None]  # every run was claimed
+
+
+async def run_claimed(
+    runs: Sequence[Run],
+    options: RunOptions,
+    env: Mapping[str, str],
+    redactor: Redactor,
+    seed: int,
     *,
+    claim: Callable[[], int | None],
     stopped: Callable[[], bool] = lambda: False,
     done: Callable[[int, FlowResult], None] | None = None,
-) -> list[FlowResult]:
-    """Every run of `runs`, up to `options.jobs` at once; `done(index, result)` as each ends.
-
-    With `fail_fast`, no run starts after one failed here or `stopped()` says so (another worker's).
+) -> list[FlowResult | None]:
+    """The runs `claim()` gives the index of, one after another (None: no run is left), up to
+    `options.jobs` at once; `done(index, result)` as each ends. Each of `jobs` lanes claims the
+    next run as soon as its last one ended: a worker process's `claim` is shared with the other
+    workers, so one that is ahead takes more, and all end together. A run not claimed here has
+    no result in the list. With `fail_fast`, no run starts after one failed here or `stopped()`
+    says so (another worker's).
     """
-    gate = asyncio.Semaphore(max(1, options.jobs))
     stop = asyncio.Event()
     pools = Pools(max_idle=max(8, options.jobs))
+    results: list[FlowResult | None] = [None] * len(runs)
 
-    async def one(index: int, run: Run) -> FlowResult:
-        async with gate:
+    async def lane() -> None:
+        while (index := claim()) is not None:
+            run = runs[index]
             if stop.is_set() or stopped():
                 result = _not_started(run, seed)
             else:
                 result = await run_flow(
                     run.flow, options, env, redactor, seed, row=run.row, data_seed=run.data_seed, pools=pools
                 )
-        if not result.passed and options.fail_fast:
-            stop.set()
-        if done is not None:
-            done(index, result)
-        if options.on_flow_done:
-            options.on_flow_done(result)
-        return result
+            if not result.passed and options.fail_fast:
+                stop.set()
+            results[index] = result
+            if done is not None:
+                done(index, result)
+            if options.on_flow_done:
+                options.on_flow_done(result)
 
     try:
-        return list(await asyncio.gather(*(one(i, r) for i, r in enumerate(runs))))
+        await asyncio.gather(*(lane() for _ in range(max(1, min(options.jobs, len(runs))))))
+        return results
     finally:
         await pools.aclose()
 

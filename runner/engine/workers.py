@@ -2,14 +2,16 @@
 bound by its own CPU; a run of many flows spreads its runs over up to one process per core.
 
 The parent has loaded and checked every flow before it forks the workers, so each starts with
-the flows already in memory: nothing is loaded twice, nothing is sent to it. Worker k runs runs
-k, k + n, k + 2n... with asyncio, exactly as one process runs all of them, and sends each result
-back as it ends. A result refers to its flow's steps, templates and spans by identity: those
-travel as their path from the run's flow ("steps", 3, "request"...; pickle's persistent ids) and
-come back as the parent's own objects; only what the run produced is pickled. The worker finds
-the paths, so the parent does no walk of its own before it forks: a passed run's result holds
-only its flow and steps, whose paths are read off the flow's lists of steps; anything deeper
-(the span of a failed check) is found by one walk of the flow's objects, on the first ask.
+the flows already in memory: nothing is loaded twice, nothing is sent to it. The workers share
+one counter, the index of the next run to start: each runs with asyncio, exactly as one process
+runs all of them, claiming the next run whenever one of its lanes is free, so a worker that gets
+more of the CPU takes more runs and all end together. Each sends every result back as it ends.
+A result refers to its flow's steps, templates and spans by identity: those travel as their
+path from the run's flow ("steps", 3, "request"...; pickle's persistent ids) and come back as
+the parent's own objects; only what the run produced is pickled. The worker finds the paths, so
+the parent does no walk of its own before it forks: a passed run's result holds only its flow
+and steps, whose paths are read off the flow's lists of steps; anything deeper (the span of a
+failed check) is found by one walk of the flow's objects, on the first ask.
 The parent shows results as they arrive, gives them back in run order, and takes in every
 secret a worker learned before it shows the result that carried it.
 
@@ -35,7 +37,7 @@ from typing import Any, Protocol, cast
 
 from runner.engine.redact import Redactor
 from runner.engine.results import FlowResult, not_run
-from runner.engine.run import Run, RunOptions, run_all
+from runner.engine.run import Run, RunOptions, run_claimed
 from runner.flowfile.model import Flow
 
 # Below this many runs per worker, starting a process costs more than it saves.
@@ -55,13 +57,16 @@ def run_in_workers(
     """Every run's result, in run order, from `count` forked workers."""
     context = multiprocessing.get_context("fork")
     stop = context.Event()  # --fail-fast: set when any worker's run failed
+    next_run = context.Value("q", 0)  # the index of the next run no worker has claimed yet
     results: list[FlowResult | None] = [None] * len(runs)
     readers: dict[Connection, BaseProcess] = {}
     crashes: list[str] = []
     try:
-        for k in range(count):
+        for _ in range(count):
             reader, writer = context.Pipe(duplex=False)
-            worker = context.Process(target=_work, args=(runs, k, count, options, env, seed, writer, stop), daemon=True)
+            worker = context.Process(
+                target=_work, args=(runs, next_run, count, options, env, seed, writer, stop), daemon=True
+            )
             worker.start()
             writer.close()  # the worker holds the only writing end: its exit ends the reader
             readers[reader] = worker
@@ -98,7 +103,7 @@ def _lost(run: Run, seed: int, why: str) -> FlowResult:
 
 def _work(
     runs: Sequence[Run],
-    k: int,
+    next_run: Any,
     count: int,
     options: RunOptions,
     env: dict[str, str],
@@ -106,23 +111,29 @@ def _work(
     writer: Connection,
     stop: Any,
 ) -> None:
-    """A worker: run every `count`-th run from the `k`-th, sending each result as it ends."""
+    """A worker: run the runs it claims from `next_run` (shared with the `count` - 1 others),
+    sending each result as it ends."""
     # Ctrl-C reaches the whole process group: the parent decides, and terminates the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     redactor = Redactor(journal=True)
     paths = _Paths()
 
+    def claim() -> int | None:
+        with next_run.get_lock():
+            index: int = next_run.value
+            next_run.value = index + 1
+        return index if index < len(runs) else None
+
     def send(index: int, result: FlowResult) -> None:
-        run = k + index * count
         buffer = io.BytesIO()
-        buffer.write(run.to_bytes(_INDEX_BYTES, "big"))
-        _Pickler(buffer, paths.of(runs[run].flow)).dump((result, redactor.take_journal()))
+        buffer.write(index.to_bytes(_INDEX_BYTES, "big"))
+        _Pickler(buffer, paths.of(runs[index].flow)).dump((result, redactor.take_journal()))
         writer.send_bytes(buffer.getvalue())
 
     own = dataclasses.replace(options, jobs=max(1, math.ceil(options.jobs / count)), on_flow_done=None)
     try:
-        asyncio.run(run_all(runs[k::count], own, env, redactor, seed, stopped=stop.is_set, done=send))
+        asyncio.run(run_claimed(runs, own, env, redactor, seed, claim=claim, stopped=stop.is_set, done=send))
     except BaseException as err:  # said to the parent as one line, never a traceback here
         writer.send_bytes(_CRASHED + f"{type(err).__name__}: {err}".encode(errors="replace"))
     finally:
