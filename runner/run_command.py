@@ -165,6 +165,8 @@ def _contracts(flows: list[Flow], openapi: Sequence[str]) -> Any:
 
 def _warn_of_unread(overrides: Mapping[str, Any], flows: list[Flow]) -> None:
     """A `--var` no flow reads is most often a typo: say so, with the name it was probably meant as."""
+    if not overrides:  # nothing to warn of: spare the walk of every flow's templates
+        return
     read = set().union(*(names_read(f) for f in flows))
     for name in overrides:
         if name not in read:
