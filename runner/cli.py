@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -24,6 +24,9 @@ if "httpx" not in sys.modules:
 from runner.errors import ApiflowError, LoadError, UsageError
 from runner.flowfile.scalars import parse_scalar
 from runner.flowfile.source import plural
+
+if TYPE_CHECKING:
+    from runner.flowfile.parse_ahead import FlowFiles
 
 VALIDATE_CHECKS = "YAML, the flow schema, templates, JSONPaths, regular expressions, files and names"
 PATHS = click.argument("paths", nargs=-1, required=True)  # not click.Path: it stats, and a NUL raises
@@ -115,26 +118,29 @@ def run(
     """Run the flows in PATHS (files, or folders searched for *.yaml)."""
     if verbose and quiet:
         raise click.UsageError("-v and -q cannot be used together")
-    from runner.run_command import RunCommand  # the engine and the reporters: only `run` needs them
+    with _found(paths, exclude) as found:
+        from runner.run_command import RunCommand  # the engine and the reporters: only `run` needs them
 
-    command = RunCommand(
-        paths=paths,
-        overrides=dict(_parse_var(v) for v in variables),
-        exclude=exclude,
-        env_file=env_file,
-        tags=tags,
-        jobs=jobs,
-        fail_fast=fail_fast,
-        seed=seed,
-        verbosity=1 if verbose else -1 if quiet else 0,
-        sandbox=sandbox,
-        reports=(report_json, junit, report_html),
-        colour=_colour(),
-        openapi=openapi,
-        record=record,
-        replay=replay,
-    )
-    sys.exit(command.execute())
+        command = RunCommand(
+            paths=paths,
+            overrides=dict(_parse_var(v) for v in variables),
+            exclude=exclude,
+            env_file=env_file,
+            tags=tags,
+            jobs=jobs,
+            fail_fast=fail_fast,
+            seed=seed,
+            verbosity=1 if verbose else -1 if quiet else 0,
+            sandbox=sandbox,
+            reports=(report_json, junit, report_html),
+            colour=_colour(),
+            openapi=openapi,
+            record=record,
+            replay=replay,
+            found=found,
+        )
+        code = command.execute()
+    sys.exit(code)
 
 
 @cli.command()
@@ -143,18 +149,19 @@ def run(
 @EXCLUDE
 def validate(paths: Sequence[str], variables: Sequence[str], exclude: Sequence[str]) -> None:
     """Check flows without sending a request: schema, templates, JSONPaths, names."""
-    from runner.flowfile.loader import load_flows
+    with _found(paths, exclude) as found:
+        from runner.flowfile.loader import load_flows
 
-    try:
-        names = dict(_parse_var(v) for v in variables)
-        flows = load_flows(paths, extra_names=names, runnable=False, exclude=exclude, parse_ahead=True)
-        if any(f.openapi for f in flows):  # the descriptions they name must load too
-            from runner.contracts.contracts import load_contracts
+        try:
+            names = dict(_parse_var(v) for v in variables)
+            flows = load_flows(paths, extra_names=names, runnable=False, exclude=exclude, found=found)
+            if any(f.openapi for f in flows):  # the descriptions they name must load too
+                from runner.contracts.contracts import load_contracts
 
-            load_contracts(flows)
-    except LoadError as err:
-        found = plural(len(err.problems), "problem")
-        _fail(f"{err}\n\n{found} found by checking {VALIDATE_CHECKS}; no request was sent.", 2)
+                load_contracts(flows)
+        except LoadError as err:
+            count = plural(len(err.problems), "problem")
+            _fail(f"{err}\n\n{count} found by checking {VALIDATE_CHECKS}; no request was sent.", 2)
     steps = sum(len(f.steps) for f in flows)
     click.echo(f"✓ {plural(len(flows), 'flow')} valid ({plural(steps, 'step')}): checked {VALIDATE_CHECKS}")
 
@@ -369,6 +376,14 @@ def schema(of_report: bool, of_cassette: bool) -> None:
     from runner.flowfile.schema_check import flow_schema
 
     click.echo(json.dumps(flow_schema(), indent=2))
+
+
+def _found(paths: Sequence[str], exclude: Sequence[str]) -> FlowFiles:
+    """The flow files under `paths`, found first, and for many files already being parsed by
+    helper processes while the command imports the loader and the engine (parse_ahead.py)."""
+    from runner.flowfile.parse_ahead import FlowFiles
+
+    return FlowFiles(paths, exclude, ahead=True)
 
 
 def _fail(message: str, code: int) -> NoReturn:

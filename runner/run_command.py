@@ -30,6 +30,7 @@ from runner.errors import LoadError, UsageError
 from runner.flowfile.envfile import read_env_file
 from runner.flowfile.loader import load_flows, names_read
 from runner.flowfile.model import Flow
+from runner.flowfile.parse_ahead import FlowFiles
 from runner.flowfile.source import did_you_mean
 from runner.report.console import ConsoleReport, plain
 from runner.report.files import ReportFiles
@@ -56,6 +57,7 @@ class RunCommand:
     openapi: Sequence[str] = ()  # --openapi: descriptions every flow's responses are checked against
     record: str | None = None  # --record FILE: write the run's exchanges to a cassette
     replay: str | None = None  # --replay FILE: answer every request from a cassette, offline
+    found: FlowFiles | None = None  # the flow files of `paths`, found (and parsing) before the imports
 
     def execute(self) -> int:
         """Run, report, and return the exit code (0, 1, 130 or 143); load and usage errors raise."""
@@ -66,7 +68,9 @@ class RunCommand:
         env = dict(os.environ) | from_file
         try:
             flows = select_flows(
-                load_flows(self.paths, extra_names=self.overrides, exclude=self.exclude, parse_ahead=True),
+                load_flows(
+                    self.paths, extra_names=self.overrides, exclude=self.exclude, parse_ahead=True, found=self.found
+                ),
                 self.tags,
                 self.paths,
             )

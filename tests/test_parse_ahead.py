@@ -9,6 +9,7 @@ span, or the same problems, word for word.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
 import shutil
 from collections.abc import Iterator
@@ -39,15 +40,15 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Helpers for as few as two files; records, for each file taken, whether a helper parsed it."""
     record: list[bool] = []
-    original = parse_ahead.ParsedAhead.take
+    original = parse_ahead.FlowFiles.take
 
-    def take(self: parse_ahead.ParsedAhead, path: Path) -> parse_ahead.Parsed | None:
+    def take(self: parse_ahead.FlowFiles, path: Path) -> parse_ahead.Parsed | None:
         parsed = original(self, path)
         record.append(parsed is not None)
         return parsed
 
     monkeypatch.setattr(parse_ahead, "MIN_FILES", 2)
-    monkeypatch.setattr(parse_ahead.ParsedAhead, "take", take)
+    monkeypatch.setattr(parse_ahead.FlowFiles, "take", take)
     return record
 
 
@@ -99,6 +100,8 @@ def mutants(folder: Path, cases: list[tuple[Path, str]]) -> Iterator[list[str]]:
 def test_a_folder_of_flows_is_parsed_by_the_helpers_and_loads_as_in_one_process(folder, taken):
     serial = outcome([str(folder)], ahead=False)
     assert serial[0] == "flows" and len(serial[1]) >= 8
+    assert taken and not any(taken)
+    taken.clear()
     assert outcome([str(folder)], ahead=True) == serial
     assert taken and all(taken)  # every file came from a helper: nothing was parsed twice
 
@@ -132,11 +135,30 @@ def test_a_helper_that_dies_leaves_its_files_to_the_loader(folder, taken, monkey
 
     monkeypatch.setattr(parse_ahead, "_parsed", dies_on_the_third)
     serial = outcome([str(folder)], ahead=False)
+    taken.clear()
     assert outcome([str(folder)], ahead=True) == serial
     assert any(taken) and not all(taken)  # the dead helper's last files were parsed here
 
 
 def test_few_files_are_parsed_in_this_process(folder):
-    files = sorted(folder.glob("*.yaml"))
-    with parse_ahead.parse_ahead(files) as ahead:
-        assert ahead is None  # fewer than MIN_FILES: forking would cost more than it saves
+    with parse_ahead.FlowFiles([str(folder / "checkout-new-card.yaml")], ahead=True):
+        assert multiprocessing.active_children() == []  # forking would cost more than it saves
+    with parse_ahead.FlowFiles([str(folder)], ahead=True) as found:
+        assert len(found.files) < parse_ahead.MIN_FILES
+        assert multiprocessing.active_children() == []
+
+
+def test_the_command_line_parses_ahead(cli, write, taken):
+    for i in range(4):  # steps that are skipped: nothing is sent
+        write(
+            f"name: Flow {i}\nsteps:\n  - {{name: S, when: '{{{{ false }}}}', request: {{url: 'http://x.test/'}}}}\n",
+            f"f{i}.yaml",
+        )
+    folder = write("name: Last\nsteps:\n  - {name: S, when: '{{ false }}', request: {url: 'http://x.test/'}}\n").parent
+    assert cli("validate", folder).code == 0
+    assert taken == [True] * 5
+    taken.clear()
+    result = cli("run", folder)
+    assert result.code == 0 and "5 flows: 5 passed" in result.out, result.out
+    assert taken == [True] * 5
+    assert multiprocessing.active_children() == []  # the helpers are gone once loading is done

@@ -14,21 +14,18 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from runner.errors import LoadError
 from runner.flowfile import files as fs
 from runner.flowfile.build import FlowBuilder
 from runner.flowfile.model import Flow, Step
-from runner.flowfile.scan import find_flow_files, shown
+from runner.flowfile.parse_ahead import FlowFiles, Parsed
+from runner.flowfile.scan import shown
 from runner.flowfile.schema_check import check_flow_document
 from runner.flowfile.source import Problem, SourceFile, Span, did_you_mean
 from runner.flowfile.templates import Template, environment, templates_in
 from runner.flowfile.yaml_source import Document, parse_yaml_documents
 from runner.limits import MAX_USE_DEPTH
-
-if TYPE_CHECKING:  # imported when parsing ahead is asked for: it brings in multiprocessing
-    from runner.flowfile.parse_ahead import Parsed, ParsedAhead
 
 # Names every template may read; `response` is added inside expect, capture and retry.
 BUILTIN_NAMES = frozenset({"vars", "env", "secret", "steps", "uuid", "now", "random_int", "fake"})
@@ -155,22 +152,20 @@ def load_flows(
     runnable: bool = True,
     exclude: Sequence[str] = (),
     parse_ahead: bool = False,
+    found: FlowFiles | None = None,
 ) -> list[Flow]:
     """Load every flow under `paths`, sub-flows included; raises `LoadError` listing every problem.
 
     With `runnable`, returns the flows to run: a sub-flow (one with a required input) runs only
     through `use`, so naming one on the command line is a problem; otherwise returns them all.
     With `parse_ahead`, many files are parsed by helper processes on the other cores, for the
-    same flows and the same problems (parse_ahead.py); the command line asks for it.
+    same flows and the same problems (parse_ahead.py); the command line asks for it, and may
+    have found the files (`found`, of these `paths` and `exclude`) and started the helpers itself.
     """
-    files, problems = find_flow_files(paths, exclude)
     loader = FlowLoader(extra_names)
-    with _no_cycle_collection(), _ahead(files, parse_ahead) as ahead:
-        if ahead is None:
-            flows = [flow for file in files for flow in loader.load_all(file)]
-        else:
-            flows = [flow for file in files for flow in loader.load_all(file, ahead.take(file))]
-    problems.extend(loader.all_problems())
+    with found or FlowFiles(paths, exclude, ahead=parse_ahead) as files, _no_cycle_collection():
+        flows = [flow for file in files.files for flow in loader.load_all(file, files.take(file))]
+    problems = [*files.problems, *loader.all_problems()]
     if runnable and not problems:
         problems += _sub_flows_named(flows, paths)
         flows = [f for f in flows if not f.is_sub_flow]
@@ -276,17 +271,6 @@ def _undefined(values: Iterable[object], known: set[str], where: str, step: str)
             message = f"`{name}` is not defined" + (f" in {where}" if where else "")
             problems.append(Problem(template.span, message, hint, step=step))
     return problems
-
-
-@contextmanager
-def _ahead(files: list[Path], wanted: bool) -> Iterator[ParsedAhead | None]:
-    if not wanted:
-        yield None
-        return
-    from runner.flowfile.parse_ahead import parse_ahead
-
-    with parse_ahead(files) as ahead:
-        yield ahead
 
 
 @contextmanager

@@ -20,20 +20,21 @@ from __future__ import annotations
 
 import gc
 import marshal
-import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from multiprocessing.connection import Connection
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.flowfile import files as fs
+from runner.flowfile.scan import find_flow_files
 from runner.flowfile.schema_check import check_flow_document
 from runner.flowfile.source import SourceFile
 from runner.flowfile.yaml_source import Document, parse_yaml_documents
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 # Below this many files, forking a helper costs more than it saves.
 MIN_FILES = 32
@@ -41,19 +42,45 @@ MIN_FILES = 32
 Parsed = list[Document]
 
 
-class ParsedAhead:
+class FlowFiles:
+    """The flow files under a command's paths, found at once; with `ahead` and many files,
+    helpers start parsing them there and then. A command makes this first, before it imports
+    what runs the flows (the engine, Jinja, httpx: a tenth of a second of one core), so that
+    the helpers use the cores that would wait meanwhile. Closed by the loader once it is done."""
+
+    def __init__(self, paths: Sequence[str], exclude: Sequence[str] = (), *, ahead: bool = False) -> None:
+        self.files, self.problems = find_flow_files(paths, exclude)
+        self._ahead = _start(self.files) if ahead else None
+
+    def take(self, path: Path) -> Parsed | None:
+        """The documents of `path`, the next file of `files`, or None: parse it yourself.
+        Called for every file of `files`, in order, whether it is still needed or not."""
+        return self._ahead.take(path) if self._ahead is not None else None
+
+    def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
+
+    def __enter__(self) -> FlowFiles:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class _ParsedAhead:
     """What the helpers parsed, taken file by file in the order of the list they were given."""
 
-    def __init__(self, files: Sequence[Path], readers: list[Connection]) -> None:
+    def __init__(self, files: Sequence[Path], readers: list[Connection], helpers: list[Any]) -> None:
         self._files = files
         self._readers: list[Connection | None] = list(readers)
+        self._helpers = helpers
         self._next = 0
 
     def take(self, path: Path) -> Parsed | None:
-        """The documents of `path`, the next file of the list, or None: parse it yourself.
-        Called for every file of the list, in order, whether it is still needed or not."""
         index = self._next
-        if index >= len(self._files) or self._files[index] is not path or not self._readers:
+        if index >= len(self._files) or self._files[index] is not path:
             return None
         self._next += 1
         which = index % len(self._readers)
@@ -67,6 +94,16 @@ class ParsedAhead:
             return None
         return _documents(str(path), data) if data else None
 
+    def close(self) -> None:
+        for reader in self._readers:
+            if reader is not None:
+                reader.close()  # a helper still sending gets a broken pipe and stops
+        for helper in self._helpers:
+            helper.join(timeout=1)
+            if helper.is_alive():
+                helper.terminate()
+                helper.join()
+
 
 def _documents(name: str, data: bytes) -> Parsed | None:
     try:
@@ -77,35 +114,26 @@ def _documents(name: str, data: bytes) -> Parsed | None:
     return [Document(source, plain, values, keys) for plain, values, keys in documents]
 
 
-@contextmanager
-def parse_ahead(files: Sequence[Path]) -> Iterator[ParsedAhead | None]:
-    """Helpers parsing `files` ahead, as many as there are cores to spare (at least one, as the
-    loader's own work is the lesser half); None where that does not pay."""
+def _start(files: Sequence[Path]) -> _ParsedAhead | None:
+    """Helpers parsing `files` ahead, one per core (the loader's own work is the lesser half,
+    and before it starts, the command's imports are); None where that does not pay."""
     cores = len(os.sched_getaffinity(0)) if sys.platform == "linux" else 1
     if cores < 2 or len(files) < MIN_FILES:
-        yield None
-        return
+        return None
+    import multiprocessing  # only here: a run of a few files does not pay for importing it
+
     context = multiprocessing.get_context("fork")
     count = min(cores, len(files) // MIN_FILES)
     readers: list[Connection] = []
     helpers = []
-    try:
-        for k in range(count):
-            reader, writer = context.Pipe(duplex=False)
-            helper = context.Process(target=_parse_files, args=(files[k::count], writer), daemon=True)
-            helper.start()
-            writer.close()  # the helper holds the only writing end
-            readers.append(reader)
-            helpers.append(helper)
-        yield ParsedAhead(files, readers)
-    finally:
-        for reader in readers:
-            reader.close()  # a helper still sending gets a broken pipe and stops
-        for helper in helpers:
-            helper.join(timeout=1)
-            if helper.is_alive():
-                helper.terminate()
-                helper.join()
+    for k in range(count):
+        reader, writer = context.Pipe(duplex=False)
+        helper = context.Process(target=_parse_files, args=(files[k::count], writer), daemon=True)
+        helper.start()
+        writer.close()  # the helper holds the only writing end
+        readers.append(reader)
+        helpers.append(helper)
+    return _ParsedAhead(files, readers, helpers)
 
 
 def _parse_files(files: Sequence[Path], writer: Connection) -> None:
