@@ -19,6 +19,7 @@ run in turn, round after round, so that a slow spell of a shared machine falls o
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import socket
@@ -104,6 +105,10 @@ def main() -> None:
     parser.add_argument("--flows", type=int, default=100, help="flows for the per-flow time (default 100)")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each measure; the best is kept (default 5)")
     args = parser.parse_args()
+    # Bytecode written first, as an install writes it: with PYTHONDONTWRITEBYTECODE set (some CI
+    # images and shells set it), a module changed since its .pyc was written would otherwise be
+    # compiled again by every process measured.
+    compileall.compile_dir(HERE.parent / "runner", quiet=1)
     server, base = start_server()
     env = {**os.environ, "BENCH_URL": base, "BENCH_TOKEN": "bench-token", "NO_COLOR": "1"}
     work = Path(tempfile.mkdtemp(prefix="apiflow-bench-"))
