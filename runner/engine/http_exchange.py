@@ -339,15 +339,15 @@ class _BodyReader:
         self.max_bytes = max_bytes
         self.size = 0
         self.chunks: list[bytes] = []
-        gzip = self.encoding != "deflate"
-        # gzip: its header; deflate: zlib's header, or (as some servers send it) raw deflate.
-        self.decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
         self.started = False
 
     def feed(self, data: bytes) -> None:
         if not self.inflates:
             self._keep(data)
             return
+        if not self.started:  # made at the first compressed chunk: most bodies are not compressed
+            # gzip: its header; deflate: zlib's header, or (as some servers send it) raw deflate.
+            self.decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if self.encoding != "deflate" else zlib.MAX_WBITS)
         while data:
             try:
                 out = self.decoder.decompress(data, min(self.max_bytes - self.size + 1, _INFLATE_STEP))

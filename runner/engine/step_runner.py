@@ -258,9 +258,9 @@ class StepRunner:
             return self._errored(step, str(err), step.request.span, started, outgoing.sent())
         finally:
             outgoing.close()
-        return self._judge(step, outgoing.sent(), response, started)
+        return self._judge(step, outgoing, response, started)
 
-    def _judge(self, step: Step, request: Any, response: ReceivedResponse, started: float) -> StepResult:
+    def _judge(self, step: Step, outgoing: Outgoing, response: ReceivedResponse, started: float) -> StepResult:
         scope = self.scope
         # Learnt here, before anything is shown, so every output redacts the same way.
         scope.redactor.learn_headers(response.headers)
@@ -281,14 +281,17 @@ class StepRunner:
         if self.descriptions and step.expect.openapi:
             from runner.engine.contract_checks import contract_results  # only runs with a description
 
-            checks, contract = contract_results(self.descriptions, request, response, step.span)
+            checks, contract = contract_results(self.descriptions, outgoing.sent(), response, step.span)
             assertions += checks
         status_first = [a for a in assertions if a.subject == "status"]
         ordered = (*status_first, *capture_results, *(a for a in assertions if a.subject != "status"))
         passed = all(a.passed for a in ordered)
+        request = None
         if passed and not self.keep:  # what a passed step shows without -v or a report: status, time
-            request, response = None, _status_only(response)
+            response = _status_only(response)
             ordered, captured = (), {}  # the values live on in the scope; only reports list them
+        else:
+            request = outgoing.sent()
         return StepResult(
             step,
             Outcome.PASSED if passed else Outcome.FAILED,
