@@ -6,8 +6,11 @@ Each case here once ended in exit 3 (an internal error) or hung; see issue 8 §2
 from __future__ import annotations
 
 import os
+from unittest import mock
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 STEP = "steps:\n  - name: s\n    request: {url: 'http://127.0.0.1:9/x'}\n"
 
@@ -189,3 +192,23 @@ def test_values_validate_accepts_fail_the_step_at_run_time(write, cli, request_l
     result = cli("run", path)
     assert result.code == 1
     assert f"{path}:3:14: error:" in result.out and message in result.out
+
+
+@settings(max_examples=200, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(size=st.integers(0, 300), measured=st.integers(0, 300), limit=st.integers(1, 200))
+def test_a_file_read_whole_or_refused_past_the_limit_whatever_stat_said(tmp_path, size, measured, limit):
+    """The file may have grown (or shrunk) between its stat and its read: what is read is all
+    of it, or it is refused as over the limit; never a text cut at what stat said."""
+    from types import SimpleNamespace
+
+    from runner.flowfile import files as fs
+
+    path = tmp_path / "grows.yaml"
+    path.write_bytes(b"x" * size)
+    stat = SimpleNamespace(st_size=min(measured, limit), st_mode=0o100644)  # what stat said, within the limit
+    with mock.patch.object(fs, "_regular_file", return_value=stat):
+        if size > limit:
+            with pytest.raises(fs.UnreadableFileError, match="over"):
+                fs.read_text(path, limit=limit)
+        else:
+            assert fs.read_text(path, limit=limit) == "x" * size

@@ -82,7 +82,12 @@ def read_text(path: Path, *, limit: int = MAX_FILE_BYTES, encoding: str = "utf-8
         raise UnreadableFileError(f"it is {size:,} bytes; the limit is {limit:,}")
     try:
         with path.open("rb") as handle:
-            data = handle.read(limit + 1)  # the file may have grown since stat
+            # Asked for what stat said (Python makes a buffer of the size asked for: a MiB
+            # a file, for files of a few KiB, cost more than reading them), then the rest if
+            # the file has grown since, up to one byte past the limit.
+            data = handle.read(size + 1)
+            if len(data) > size:
+                data += handle.read(limit + 1 - len(data))
     except OSError as err:
         raise UnreadableFileError(_reason(err)) from None
     if len(data) > limit:

@@ -85,6 +85,8 @@ def _has_steps(path: Path) -> bool:
     """A top-level `steps:` in the first MiB: what makes YAML a flow rather than data."""
     try:
         with path.open("rb") as handle:
-            return _STEPS.search(handle.read(MAX_FILE_BYTES)) is not None
+            # As much as the file holds, up to the limit: a buffer of the size asked for is made.
+            size = os.fstat(handle.fileno()).st_size
+            return _STEPS.search(handle.read(min(size + 1, MAX_FILE_BYTES))) is not None
     except OSError:
         return True  # let loading say what is wrong with it
