@@ -208,3 +208,18 @@ def test_a_worker_held_up_by_a_slow_run_leaves_the_other_runs_to_the_others(cli,
     # Run 0 holds its worker for a second; the other worker claims every row meanwhile.
     # (Dealt out in turn, runs 2, 4, 6... would have waited behind it.)
     assert len(shown) == 13 and "Slow" in shown[-1], result.out
+
+
+@pytest.mark.parametrize("kind", ["AssertionResult", "SentRequest", "ReceivedResponse", "StepResult", "FlowResult"])
+def test_every_field_of_a_result_survives_the_trip_from_a_worker(kind):
+    import dataclasses
+    import pickle
+
+    from runner.engine import results
+
+    cls = getattr(results, kind)
+    names = [f.name for f in dataclasses.fields(cls)]
+    made = cls(**{name: f"the {name}" for name in names})  # a value of its own in every field
+    back = pickle.loads(pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL))
+    assert type(back) is cls
+    assert {name: getattr(back, name) for name in names} == {name: f"the {name}" for name in names}
