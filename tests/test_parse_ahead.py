@@ -3,7 +3,8 @@
 `load_flows(..., parse_ahead=True)` hands the reading, parsing and shape check of many files to
 forked helpers (runner/flowfile/parse_ahead.py). Whatever the files hold, hostile or fine,
 the outcome must be exactly that of loading in one process: the same flows, down to every
-span, or the same problems, word for word.
+span, or the same problems, word for word. So must the loader's other short cuts (how it
+resolves the path of each file).
 """
 
 from __future__ import annotations
@@ -162,3 +163,29 @@ def test_the_command_line_parses_ahead(cli, write, taken):
     assert result.code == 0 and "5 flows: 5 passed" in result.out, result.out
     assert taken == [True] * 5
     assert multiprocessing.active_children() == []  # the helpers are gone once loading is done
+
+
+PARTS = ["a", "b", "to-a", "..", ".", "f.yaml", "to-f.yaml", "missing.yaml", "to-missing.yaml"]
+
+
+@settings(max_examples=300, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.sampled_from(PARTS), min_size=1, max_size=5), absolute=st.booleans())
+def test_a_flow_file_is_known_by_the_path_resolve_gives(tmp_path, monkeypatch, parts, absolute):
+    """The loader resolves each folder once; whatever the links, it must name a file as
+    `Path.resolve()` does, or a flow could load twice, or a cycle of `use` go unseen."""
+    from runner.flowfile.loader import FlowLoader
+
+    root = tmp_path / "tree"
+    if not root.exists():
+        for folder in ("a", "b", "a/a", "a/b", "b/a"):
+            (root / folder).mkdir(parents=True)
+        for folder in (root, root / "a", root / "b", root / "a" / "a"):
+            (folder / "f.yaml").write_text("steps: []\n")
+            (folder / "to-a").symlink_to(root / "a")
+            (folder / "to-f.yaml").symlink_to(folder / "f.yaml")
+            (folder / "to-missing.yaml").symlink_to(folder / "nowhere.yaml")
+    monkeypatch.chdir(root / "a")
+    path = Path(root if absolute else ".", *parts)
+    loader = FlowLoader()
+    assert loader.resolved(path) == path.resolve()
+    assert loader.resolved(path) == path.resolve()  # again, from the folders it has resolved
