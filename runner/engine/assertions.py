@@ -43,11 +43,18 @@ Render = Callable[[Any], Any]
 _COMPARISONS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
 
 
-def render_with(scope: dict[str, Any]) -> Render:
-    """A function that renders a compiled expected value in `scope`."""
+def render_with(make_scope: Callable[[], dict[str, Any]]) -> Render:
+    """A function that renders a compiled expected value in the scope `make_scope()` gives,
+    made on the first template met: most expectations (`status: 201`) hold none, and the scope
+    of a response (its headers, its text) is worth making only for one that does."""
+    made: list[dict[str, Any]] = []
 
     def render(value: Any) -> Any:
-        return value.render(scope) if isinstance(value, (Template, Tree)) else value
+        if not isinstance(value, (Template, Tree)):
+            return value
+        if not made:
+            made.append(make_scope())
+        return value.render(made[0])
 
     return render
 

@@ -270,7 +270,7 @@ class StepRunner:
         captured, capture_results = _capture(step.captures, response, scope)
         for name, value in captured.items():
             scope.capture(name, value)
-        assertions = check_response(step.expect, response, render_with(scope.mapping(response)))
+        assertions = check_response(step.expect, response, render_with(lambda: scope.mapping(response)))
         if response.json_error:
             assert step.request is not None
             unreadable = AssertionResult(
