@@ -189,3 +189,33 @@ def test_a_flow_file_is_known_by_the_path_resolve_gives(tmp_path, monkeypatch, p
     loader = FlowLoader()
     assert loader.resolved(path) == path.resolve()
     assert loader.resolved(path) == path.resolve()  # again, from the folders it has resolved
+
+
+def test_what_loading_made_stays_collectable_and_what_was_frozen_stays_frozen(folder):
+    import gc
+    import weakref
+
+    class Cycle:
+        pass
+
+    def load_with_a_cycle() -> weakref.ref[Cycle]:
+        made = Cycle()
+        made.me = made  # type: ignore[attr-defined]  # garbage only the cycle collector frees
+        load_flows([str(folder)], runnable=False)
+        return weakref.ref(made)
+
+    gc.collect()
+    gone = load_with_a_cycle()
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert gone() is None  # moved to the oldest generation, not out of the collector's reach
+
+    kept = Cycle()
+    kept.me = kept  # type: ignore[attr-defined]
+    gc.freeze()  # someone else's: loading must not thaw it
+    try:
+        frozen = gc.get_freeze_count()
+        load_flows([str(folder)], runnable=False)
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()

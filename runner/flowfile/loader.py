@@ -298,4 +298,11 @@ def _no_cycle_collection() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # Everything made meanwhile is still in the youngest generation, which the first
+            # collection after this walks whole (40 ms for a thousand flows). Frozen and thawed,
+            # it goes to the oldest one, which is seldom walked, and stays collectable. Only
+            # when nothing else is frozen: thawing would thaw what someone else froze.
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
