@@ -388,3 +388,41 @@ def test_only_responses_that_set_a_cookie_are_offered_to_the_jar(monkeypatch):
     client.get("http://api.test/login")
     seen = client.get("http://api.test/b").json()["cookie"]
     assert len(offered) == 1 and seen == "session=s-123" and client.cookies["session"] == "s-123"
+
+
+def test_a_finished_exchange_is_freed_without_the_cycle_collector(run_in_process, monkeypatch):
+    """Speed (issue 10): httpx's response and its stream refer to each other; once a step has
+    read its response, nothing of the exchange may wait for Python's cycle collector (a
+    collection every few dozen requests, walking every object alive in every flow in flight)."""
+    import gc
+    import weakref
+
+    import httpx
+
+    from runner.engine import http_exchange
+
+    seen: list[weakref.ref[httpx.Response]] = []
+    real = http_exchange._received
+
+    def received(response: httpx.Response, *args: object) -> object:
+        seen.extend(weakref.ref(one) for one in (response, *response.history))
+        return real(response, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(http_exchange, "_received", received)
+    text = """
+vars: {base: "{{ env.BASE }}"}
+http: {follow_redirects: true}
+steps:
+  - request: {method: POST, url: "{{ base }}/things", json: {name: a}}
+    expect: {status: 201}
+  - request: {url: "{{ base }}/redirect"}
+    expect: {status: 200}
+"""
+    gc.disable()
+    try:
+        result = run_in_process(text)
+        assert result.passed and len(seen) == 3  # two responses, one of them after a redirect
+        del result
+        assert [ref() for ref in seen] == [None, None, None]
+    finally:
+        gc.enable()
