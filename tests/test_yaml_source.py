@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runner.flowfile.source import SourceFile
 from runner.flowfile.yaml_source import parse_yaml
@@ -91,3 +93,37 @@ def test_both_loaders_apply_the_same_rules(text, monkeypatch):
     assert [[p.message for p in problems] for _, problems in fast] == [
         [p.message for p in problems] for _, problems in pure
     ]
+
+
+PLAIN_WORDS = ["", "~", "null", "Null", "NULL", "true", "False", "yes", "on", "1", "-1", "+1", "0x1F", "0o17", "1_000",
+               "1.5", "1e3", "-.inf", ".NaN", "2030-01-01", "<<", "=", "a b", "POST", "{{ x }}", "1:2"]  # fmt: skip
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.one_of(st.sampled_from(PLAIN_WORDS), st.text(alphabet="0123456789+-._:eExXoOinfaNTtruFlsyY~ ", max_size=12)))
+def test_a_plain_scalar_gets_the_tag_its_text_resolves_to_every_time(text):
+    """Speed (issue 10): the tags of plain scalars are remembered by text. Whatever the text, the
+    tag is the one YAML's resolvers (set to YAML 1.2's booleans and floats) give, met first or again."""
+    import yaml
+
+    from runner.flowfile import yaml_source
+
+    class Reference(yaml.SafeLoader):
+        pass
+
+    yaml_source._yaml_1_2(Reference)
+    expected = Reference("").resolve(yaml.ScalarNode, text, (True, False))
+    for loader in (yaml_source._Loader, yaml_source._FAST):
+        if loader is not None:
+            made = loader(SourceFile("f.yaml", ""))
+            assert [made.resolve(yaml.ScalarNode, text, (True, False)) for _ in range(2)] == [expected] * 2
+            assert made.resolve(yaml.ScalarNode, text, (False, True)) == "tag:yaml.org,2002:str"  # quoted
+
+
+def test_the_remembered_tags_are_bounded(monkeypatch):
+    from runner.flowfile import yaml_source
+
+    monkeypatch.setattr(yaml_source, "_PLAIN_TAGS", {})
+    doc, _ = parse("".join(f"k{i}: {i}\n" for i in range(yaml_source._PLAIN_TAG_COUNT + 100)) + "long: " + "x" * 65)
+    assert doc.data["k4100"] == 4100 and doc.data["long"] == "x" * 65
+    assert len(yaml_source._PLAIN_TAGS) == yaml_source._PLAIN_TAG_COUNT and "x" * 65 not in yaml_source._PLAIN_TAGS
