@@ -223,3 +223,53 @@ def test_every_field_of_a_result_survives_the_trip_from_a_worker(kind):
     back = pickle.loads(pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL))
     assert type(back) is cls
     assert {name: getattr(back, name) for name in names} == {name: f"the {name}" for name in names}
+
+
+def test_passed_results_travel_together_and_a_failed_one_at_once():
+    """Speed (issue 10): a worker sends results in batches, one write and one wake of the parent
+    for several runs; a failure is not held back, so --fail-fast stops the others at once."""
+    import asyncio
+
+    class Writer:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        def send_bytes(self, data: bytes) -> None:
+            self.sent.append(data)
+
+    async def scenario(writer: Writer) -> list[list[bytes]]:
+        outbox = workers._Outbox(writer)  # type: ignore[arg-type]
+        seen = []
+        outbox.add(b"a", urgent=False)
+        outbox.add(b"b", urgent=False)
+        seen.append(list(writer.sent))  # held
+        outbox.add(b"c", urgent=True)
+        seen.append(list(writer.sent))  # sent at once, with what was held
+        outbox.add(b"d", urgent=False)
+        await asyncio.sleep(workers._BATCH_SECONDS * 3)
+        seen.append(list(writer.sent))  # sent when its wait ran out
+        outbox.flush()
+        seen.append(list(writer.sent))  # nothing left to send
+        return seen
+
+    assert asyncio.run(scenario(Writer())) == [[], [b"abc"], [b"abc", b"d"], [b"abc", b"d"]]
+
+
+def test_a_batch_of_results_comes_back_whole_and_in_order(cli, write, rude, tmp_path, spread, monkeypatch):
+    from multiprocessing.connection import Connection
+
+    monkeypatch.setattr(workers, "_BATCH_SECONDS", 60)  # passed results wait for the end of the run
+    messages: list[int] = []
+    real = Connection.recv_bytes
+
+    def counted(self: Connection, *args: object) -> bytes:
+        data = real(self, *args)  # type: ignore[arg-type]
+        messages.append(len(data))
+        return data
+
+    monkeypatch.setattr(Connection, "recv_bytes", counted)
+    report = tmp_path / "r.json"
+    result = cli("run", "--jobs", "4", "--report", report, write(matrix_flow(20, 7)), env={"RUDE": rude})
+    assert result.code == 1 and spread == [2]
+    assert [passed for _, passed, _ in flows_of(report)] == [i != 7 for i in range(20)]
+    assert 2 <= len(messages) <= 3  # each worker's last batch, and the failed run's at once

@@ -5,7 +5,8 @@ The parent has loaded and checked every flow before it forks the workers, so eac
 the flows already in memory: nothing is loaded twice, nothing is sent to it. The workers share
 one counter, the index of the next run to start: each runs with asyncio, exactly as one process
 runs all of them, claiming the next run whenever one of its lanes is free, so a worker that gets
-more of the CPU takes more runs and all end together. Each sends every result back as it ends.
+more of the CPU takes more runs and all end together. Each sends its results back as they end,
+a batch every 50 ms (a failed run's at once).
 A result refers to its flow's steps, templates and spans by identity: those travel as their
 path from the run's flow ("steps", 3, "request"...; pickle's persistent ids) and come back as
 the parent's own objects; only what the run produced is pickled. The worker finds the paths, so
@@ -21,6 +22,7 @@ Linux only (`fork`); elsewhere, and for few runs, one process runs everything as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import io
 import math
@@ -81,14 +83,16 @@ def run_in_workers(
                 if data.startswith(_CRASHED):
                     crashes.append(data[len(_CRASHED) :].decode(errors="replace"))
                     continue
-                index = int.from_bytes(data[:_INDEX_BYTES], "big")
-                result, learned = _Unpickler(io.BytesIO(data[_INDEX_BYTES:]), runs[index].flow).load()
-                redactor.merge(learned)
-                results[index] = result
-                if not result.passed and options.fail_fast:
-                    stop.set()
-                if options.on_flow_done:
-                    options.on_flow_done(result)
+                batch = io.BytesIO(data)
+                while batch.tell() < len(data):  # each result: its run's index, then its pickle
+                    index = int.from_bytes(batch.read(_INDEX_BYTES), "big")
+                    result, learned = _Unpickler(batch, runs[index].flow).load()
+                    redactor.merge(learned)
+                    results[index] = result
+                    if not result.passed and options.fail_fast:
+                        stop.set()
+                    if options.on_flow_done:
+                        options.on_flow_done(result)
     finally:
         for left in readers.values():  # interrupted: the parent reports what finished
             left.terminate()
@@ -118,6 +122,7 @@ def _work(
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     redactor = Redactor(journal=True)
     paths = _Paths()
+    outbox = _Outbox(writer)
 
     def claim() -> int | None:
         with next_run.get_lock():
@@ -129,19 +134,55 @@ def _work(
         buffer = io.BytesIO()
         buffer.write(index.to_bytes(_INDEX_BYTES, "big"))
         _Pickler(buffer, paths.of(runs[index].flow)).dump((result, redactor.take_journal()))
-        writer.send_bytes(buffer.getvalue())
+        outbox.add(buffer.getvalue(), urgent=not result.passed)
 
     own = dataclasses.replace(options, jobs=max(1, math.ceil(options.jobs / count)), on_flow_done=None)
     try:
         asyncio.run(run_claimed(runs, own, env, redactor, seed, claim=claim, stopped=stop.is_set, done=send))
+        outbox.flush()
     except BaseException as err:  # said to the parent as one line, never a traceback here
+        with contextlib.suppress(OSError):
+            outbox.flush()  # what finished before is the parent's to report
         writer.send_bytes(_CRASHED + f"{type(err).__name__}: {err}".encode(errors="replace"))
     finally:
         writer.close()
 
 
-_INDEX_BYTES = 8  # a message is the run's index, then its pickled result and secrets
+# A message is one or more results, each the run's index and then its pickled result and
+# secrets (a pickle knows where it ends)...
+_INDEX_BYTES = 8
 _CRASHED = b"crashed:"  # ...or this, then why the worker stopped (an index starts with a 0 byte)
+# How long a passed run's result may wait for others to travel with it.
+_BATCH_SECONDS = 0.05
+
+
+class _Outbox:
+    """Results on their way to the parent, sent a batch at a time: one write, and one wake of the
+    parent, for every few runs instead of each (on two cores, the parent woken a thousand times
+    takes the core from a worker as often). A failed run's result goes at once, so that
+    --fail-fast stops the others as soon as it can."""
+
+    def __init__(self, writer: Connection) -> None:
+        self._writer = writer
+        self._waiting: list[bytes] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, result: bytes, *, urgent: bool) -> None:
+        self._waiting.append(result)
+        if urgent:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(_BATCH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._waiting:
+            data = b"".join(self._waiting)
+            self._waiting.clear()
+            self._writer.send_bytes(data)
+
 
 # A step in a path from a flow to one of its objects: an attribute, a list index, or a dict key.
 PathPart = str | int | tuple[Any]
