@@ -180,3 +180,48 @@ def test_a_body_that_does_not_decompress_fails_the_step(cli, write, rude):
     result = cli("run", write(flow('{name: Broken, request: {url: "{{ base }}/gzip-broken"}}')), env={"RUDE": rude})
     assert result.code == 1
     assert "the response body does not decompress (gzip)" in result.out
+
+
+def test_the_transport_times_each_read_unless_its_caller_bounds_the_exchange():
+    """Speed (issue 10): the engine bounds a whole exchange itself, and marks its requests so;
+    apiflow's transport then sets no timer per read (one per read cost ~8% of a request's CPU).
+    A request without the mark still has each read bounded by httpx's read timeout."""
+    import asyncio
+
+    import httpx
+
+    from runner.engine.h11_transport import BOUNDED_BY_CALLER, H11Transport
+
+    async def outcome(marked: bool) -> str:
+        answered = asyncio.Event()
+        handlers: list[asyncio.Task[None] | None] = []
+
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            handlers.append(asyncio.current_task())  # type: ignore[arg-type]
+            await reader.read(65536)  # the request, never answered
+            await answered.wait()
+            writer.close()
+            await writer.wait_closed()
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with httpx.AsyncClient(transport=H11Transport(), timeout=0.2) as client:
+                request = client.build_request("GET", f"http://127.0.0.1:{port}/")
+                if marked:
+                    request.extensions[BOUNDED_BY_CALLER] = True
+                async with asyncio.timeout(1.5):  # the caller's own bound
+                    await client.send(request)
+        except httpx.ReadTimeout:
+            return "the transport's read timeout"
+        except TimeoutError:
+            return "the caller's bound"
+        finally:
+            answered.set()
+            server.close()
+            await server.wait_closed()
+            await asyncio.gather(*(h for h in handlers if h is not None))  # each closed its side
+        return "an answer"
+
+    assert asyncio.run(outcome(marked=False)) == "the transport's read timeout"
+    assert asyncio.run(outcome(marked=True)) == "the caller's bound"

@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import httpx
 
+from runner.engine.h11_transport import BOUNDED_BY_CALLER
 from runner.engine.redact import Redactor
 from runner.engine.results import ReceivedResponse, SentRequest
 from runner.flowfile.model import FileRef, HttpDefaults, Request
@@ -267,6 +268,8 @@ async def send(client: httpx.AsyncClient, outgoing: Outgoing, max_bytes: int) ->
     request = outgoing.request
     seconds = (request.extensions.get("timeout") or {}).get("read")
     redirects = client.follow_redirects if outgoing.follow_redirects is None else outgoing.follow_redirects
+    if seconds is not None:  # bounded here, as a whole: apiflow's transport need not time each read too
+        request.extensions[BOUNDED_BY_CALLER] = True
     try:
         async with asyncio.timeout(seconds):
             response = await client.send(
