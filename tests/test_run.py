@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from runner.engine.results import Outcome
 
 CREATE = """
@@ -426,3 +428,46 @@ steps:
         assert [ref() for ref in seen] == [None, None, None]
     finally:
         gc.enable()
+
+
+def test_an_exchange_that_needs_no_client_layer_goes_straight_to_the_transport(run_in_process, monkeypatch):
+    """Speed (issue 10): a request that follows no redirect and answers no auth challenge is
+    sent on the client's transport directly; the others go through `client.send`. Either way
+    the cookies, the response and the checks are the same."""
+    import httpx
+
+    through_client: list[str] = []
+    real = httpx.AsyncClient.send
+
+    async def send(self: httpx.AsyncClient, request: httpx.Request, **options: object) -> httpx.Response:
+        through_client.append(request.url.path)
+        return await real(self, request, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", send)
+    text = """
+vars: {base: "{{ env.BASE }}"}
+steps:
+  - request: {url: "{{ base }}/cookie/set"}
+  - request: {url: "{{ base }}/cookie/check"}
+    expect: {json: {$.session: sess-cookie-value-123}}
+  - request: {url: "{{ base }}/redirect", follow_redirects: true}
+    expect: {status: 200}
+  - request: {url: "{{ base }}/digest-auth/bob/pw", auth: {digest: {username: bob, password: pw}}}
+    expect: {status: 200, json: {$.user: bob}}
+  - request: {url: "{{ base }}/basic-auth/bob/pw", auth: {basic: {username: bob, password: pw}}}
+    expect: {status: 200, json: {$.user: bob}}
+"""
+    result = run_in_process(text)
+    assert result.passed, [s.error or s.assertions for s in result.flows[0].steps]
+    assert through_client == ["/redirect", "/digest-auth/bob/pw"]
+
+
+def test_behind_a_proxy_every_exchange_goes_through_the_client(monkeypatch):
+    from runner.engine.run import RunOptions, _client
+    from runner.engine.transport import Pools
+    from runner.flowfile.loader import load_flows
+
+    flow = load_flows([str(Path(__file__).parent.parent / "flows" / "bigcommerce")])[0]
+    assert _client(flow, RunOptions(), Pools())[1] is not None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert _client(flow, RunOptions(), Pools())[1] is None

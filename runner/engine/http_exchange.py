@@ -257,12 +257,17 @@ class _AsyncFileStream(httpx.AsyncByteStream):
             yield chunk
 
 
-async def send(client: httpx.AsyncClient, outgoing: Outgoing, max_bytes: int) -> ReceivedResponse:
+async def send(
+    client: httpx.AsyncClient, outgoing: Outgoing, max_bytes: int, *, direct: httpx.AsyncBaseTransport | None = None
+) -> ReceivedResponse:
     """Send and read the whole response; transport failures raise `ExchangeError`.
 
     The step's timeout bounds the whole exchange, not only each wait for bytes: a server that
     trickles a byte a second, or sends a body without end, is cut off. The body is read up to
     `max_bytes` after decompression, so a gzip bomb stops at the limit too.
+
+    `direct` is the client's own transport, given where no proxy routes requests: an exchange
+    that follows no redirect and answers no auth challenge goes straight to it (`_sent_directly`).
     """
     started = time.perf_counter()
     request = outgoing.request
@@ -270,11 +275,16 @@ async def send(client: httpx.AsyncClient, outgoing: Outgoing, max_bytes: int) ->
     redirects = client.follow_redirects if outgoing.follow_redirects is None else outgoing.follow_redirects
     if seconds is not None:  # bounded here, as a whole: apiflow's transport need not time each read too
         request.extensions[BOUNDED_BY_CALLER] = True
+    if redirects or outgoing.auth is not None or client.auth is not None:
+        direct = None
     try:
         async with asyncio.timeout(seconds):
-            response = await client.send(
-                request, stream=True, auth=outgoing.auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=redirects
-            )
+            if direct is not None:
+                response = await _sent_directly(client, direct, request)
+            else:
+                response = await client.send(
+                    request, stream=True, auth=outgoing.auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=redirects
+                )
             try:
                 reader = _BodyReader(response, max_bytes)
                 async for chunk in response.aiter_raw() if reader.inflates else response.aiter_bytes():
@@ -285,6 +295,20 @@ async def send(client: httpx.AsyncClient, outgoing: Outgoing, max_bytes: int) ->
     except (TimeoutError, httpx.TimeoutException, httpx.HTTPError, OSError, ValueError, ExceptionGroup) as err:
         raise _failure(err, request, seconds) from None
     return _received(response, reader.body(), (time.perf_counter() - started) * 1000)
+
+
+async def _sent_directly(
+    client: httpx.AsyncClient, transport: httpx.AsyncBaseTransport, request: httpx.Request
+) -> httpx.Response:
+    """What `client.send` comes to for one request that follows no redirect and answers no auth
+    challenge: the transport's response, which knows its request, and its cookies in the jar.
+    The request was built by the client (its headers, cookies and timeout); what is skipped is
+    the layering around the transport (the auth and redirect loops, a stream bound to the
+    response, a log record), a tenth of a request's CPU."""
+    response = await transport.handle_async_request(request)
+    response.request = request
+    client.cookies.extract_cookies(response)
+    return response
 
 
 def send_sync(client: httpx.Client, outgoing: Outgoing, max_bytes: int) -> ReceivedResponse:

@@ -27,7 +27,7 @@ from runner.engine.redact import Redactor
 from runner.engine.results import FlowResult, StepResult, not_run
 from runner.engine.scope import RunScope, VarError
 from runner.engine.step_runner import StepRunner, drive
-from runner.engine.transport import Pools, client_options
+from runner.engine.transport import Pools, client_options, proxied
 from runner.flowfile.model import Flow
 
 if TYPE_CHECKING:
@@ -230,7 +230,8 @@ async def run_flow(
     # A run's name in a cassette: only a recording or a replay needs it.
     run_key = _run_key(flow, data_seed) if recorder is not None or options.replay is not None else ""
     try:
-        async with _client(flow, options, pools, run_key) as client:
+        client, direct = _client(flow, options, pools, run_key)
+        async with client:
             runner = StepRunner(
                 flow,
                 client,
@@ -239,7 +240,7 @@ async def run_flow(
                 contracts=options.contracts,
                 on_attempt=(lambda result: recorder.add(run_key, result)) if recorder is not None else None,
             )
-            steps, cleanup = await drive(runner.run_flow_steps(), client)
+            steps, cleanup = await drive(runner.run_flow_steps(), client, direct)
     finally:
         if own_pools:
             await pools.aclose()
@@ -349,8 +350,12 @@ def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _client(flow: Flow, options: RunOptions, pools: Pools, run_key: str = "") -> httpx.AsyncClient:
-    """One client per flow run: its cookies are the flow's session; connections are the run's."""
+def _client(
+    flow: Flow, options: RunOptions, pools: Pools, run_key: str = ""
+) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport | None]:
+    """One client per flow run: its cookies are the flow's session; connections are the run's.
+    With it, the transport it sends on, for the exchanges that need none of its layers (see
+    `http_exchange.send`); None behind a proxy, where httpx picks the transport per request."""
     tls: dict[str, Any]
     if options.replay is not None:
         tls = {"transport": options.replay.transport(run_key)}
@@ -365,4 +370,5 @@ def _client(flow: Flow, options: RunOptions, pools: Pools, run_key: str = "") ->
         **tls,
     )
     lean_cookies(client)
-    return client
+    transport = tls.get("transport")
+    return client, transport if isinstance(transport, httpx.AsyncBaseTransport) and not proxied() else None

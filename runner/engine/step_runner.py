@@ -72,8 +72,9 @@ def _advance(steps: Steps[Any], reply: Any, error: ExchangeError | None) -> Send
         return _Done(done.value)
 
 
-async def drive(steps: Steps[T], client: httpx.AsyncClient) -> T:
-    """Run `steps` on asyncio: each `Send` over `client`, each `Sleep` with `sleep`."""
+async def drive(steps: Steps[T], client: httpx.AsyncClient, direct: httpx.AsyncBaseTransport | None = None) -> T:
+    """Run `steps` on asyncio: each `Send` over `client` (or straight on its transport `direct`,
+    where `send` can), each `Sleep` with `sleep`."""
     reply: Any = None
     error: ExchangeError | None = None
     while not isinstance(effect := _advance(steps, reply, error), _Done):
@@ -82,7 +83,7 @@ async def drive(steps: Steps[T], client: httpx.AsyncClient) -> T:
             await sleep(effect.seconds)
             continue
         try:
-            reply = await send(client, effect.outgoing, effect.max_bytes)
+            reply = await send(client, effect.outgoing, effect.max_bytes, direct=direct)
         except ExchangeError as err:
             error = err
     return cast(T, effect.value)

@@ -76,6 +76,11 @@ class _Borrowed(httpx.AsyncBaseTransport):
 def client_options(pools: Pools, *, verify: bool) -> dict[str, object]:
     """Keyword arguments for `httpx.AsyncClient`: a transport from the run's `pools`, or httpx's
     own behind a proxy."""
-    if any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES):
+    if proxied():
         return {"verify": verified_tls() if verify else False}
     return {"transport": pools.transport(verify=verify)}
+
+
+def proxied() -> bool:
+    """Whether the environment names a proxy: then httpx routes each request (its mounts)."""
+    return any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES)
