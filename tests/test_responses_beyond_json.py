@@ -182,3 +182,37 @@ def test_any_body_gives_values_or_a_markup_error(body, content_type):
 def test_a_capture_that_finds_nothing_fails_the_step_and_says_why(run, capture, why):
     result, _ = run(f"{{name: Page, request: {{url: '{{{{ base }}}}/html'}}, capture: {{x: {capture}}}}}")
     assert result.code == 1 and why in result.out, result.output
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(
+    body=st.binary(max_size=3000),
+    encoding=st.sampled_from(["", "identity", " Identity ", "gzip", "x-gzip", "deflate", "x-made-up"]),
+    direct=st.booleans(),
+)
+def test_a_body_reads_the_same_whichever_way_it_is_read(body, encoding, direct):
+    """Speed (issue 10): a body without a content encoding, or one apiflow inflates itself, is
+    read straight off the response's stream; any other goes through httpx's decoders. Each way,
+    on the transport directly or through the client, the body is what the server meant."""
+    import asyncio
+    import gzip
+    import zlib
+
+    import httpx
+
+    from runner.engine.http_exchange import Outgoing, send
+
+    packed = {"gzip": gzip.compress, "x-gzip": gzip.compress, "deflate": zlib.compress}.get(encoding.strip())
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        headers = {"Content-Encoding": encoding} if encoding else {}
+        return httpx.Response(200, headers=headers, content=packed(body) if packed else body)
+
+    async def exchange() -> bytes:
+        transport = httpx.MockTransport(answer)
+        async with httpx.AsyncClient(transport=transport, timeout=5) as client:
+            outgoing = Outgoing(client.build_request("GET", "http://api.test/body"))
+            received = await send(client, outgoing, 1 << 20, direct=transport if direct else None)
+        return received.body
+
+    assert asyncio.run(exchange()) == body

@@ -287,7 +287,7 @@ async def send(
                 )
             try:
                 reader = _BodyReader(response, max_bytes)
-                async for chunk in response.aiter_raw() if reader.inflates else response.aiter_bytes():
+                async for chunk in _raw(response) if reader.raw else response.aiter_bytes():
                     reader.feed(chunk)
             finally:
                 await response.aclose()
@@ -295,6 +295,13 @@ async def send(
     except (TimeoutError, httpx.TimeoutException, httpx.HTTPError, OSError, ValueError, ExceptionGroup) as err:
         raise _failure(err, request, seconds) from None
     return _received(response, reader.body(), (time.perf_counter() - started) * 1000)
+
+
+def _raw(response: httpx.Response) -> httpx.AsyncByteStream:
+    """The body's bytes as they arrive: what `aiter_raw` gives, without its chunker and context
+    (the response is this exchange's own, read once, then closed)."""
+    assert isinstance(response.stream, httpx.AsyncByteStream)  # sent by an AsyncClient
+    return response.stream
 
 
 async def _sent_directly(
@@ -371,12 +378,13 @@ class _BodyReader:
 
     gzip and deflate are inflated here, a MiB at a time and never past the limit: httpx's decoder
     inflates each chunk whole, and 64 KiB of a gzip bomb is 64 MiB. Other encodings (br, zstd)
-    go through httpx's decoders (`inflates` is False: feed it decoded bytes).
+    go through httpx's decoders (`raw` is False: feed it decoded bytes).
     """
 
     def __init__(self, response: httpx.Response, max_bytes: int) -> None:
         self.encoding = response.headers.get("content-encoding", "").strip().lower()
         self.inflates = self.encoding in ("gzip", "x-gzip", "deflate")
+        self.raw = self.inflates or self.encoding in ("", "identity")  # no httpx decoder needed
         self.max_bytes = max_bytes
         self.size = 0
         self.chunks: list[bytes] = []
